@@ -1,0 +1,199 @@
+"""The single registry of configuration keys, and their resolution.
+
+Precedence, lowest first: ``[tool.overfit-gate]`` in pyproject.toml (or ``config-file``),
+``OVERFIT_GATE_*`` environment variables, GitHub Action inputs (``INPUT_*``), command-line flags.
+Keys are snake_case here; kebab-case is accepted everywhere (``target-ratio``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gate.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10 fallback
+    import tomli as tomllib
+
+ENV_PREFIX = "OVERFIT_GATE_"
+INPUT_PREFIX = "INPUT_"
+# Keys that are read through their own channel and never from a config file.
+_NOT_CONFIG = {"github_token"}
+
+
+class Config(BaseModel):
+    """Every key the gate understands. The field description is the user-facing doc."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # What to run
+    entrypoint: str | None = Field(None, description="Task mode: `path/to/file.py:function` returning the task mapping.")
+    command: list[str] | None = Field(None, description="Script mode: the training command, e.g. `python train.py --lr 3e-4`.")
+    working_directory: str = Field(".", description="Folder the pipeline runs in; relative paths resolve against it.")
+    python: str | None = Field(None, description="Interpreter of the training environment for the local runner (default: the gate's own).")
+
+    # Overfit loop and verdict
+    steps: int = Field(500, ge=1, description="Step budget; fail if the target is not reached within it.")
+    target_ratio: float = Field(0.01, gt=0, lt=1, description="Pass when `loss - floor <= ratio * (first - floor)`.")
+    target_loss: float | None = Field(None, description="Absolute target instead of the ratio.")
+    loss_floor: float | None = Field(None, description="Lowest achievable loss (default: the task's `loss_floor`, else 0).")
+    confirm_steps: int = Field(20, ge=1, description="Consecutive steps the loss must stay at the target before passing.")
+    divergence_factor: float = Field(10.0, gt=1, description="Fail when `loss - floor` exceeds this multiple of `first - floor`.")
+    patience: int = Field(200, ge=1, description="Fail early when the best loss has not improved for this many steps.")
+    seed: int = Field(0, description="Seed for python, numpy and torch RNGs.")
+    device: str = Field("auto", description="`auto` (cuda if available), `cpu`, `cuda`, `cuda:N`.")
+    sync_every: int = Field(16, ge=1, description="Read the loss back to the host every N steps (no per-step sync).")
+    log_every: int = Field(50, ge=1, description="Print a progress line every N steps.")
+    timeout: float = Field(900.0, gt=0, description="Seconds before the run is killed and reported as an error.")
+
+    # Checks
+    skip_checks: list[str] = Field(default_factory=list, description="Checks to turn off, by name.")
+    allow_unused: list[str] = Field(default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient.")
+    fail_on_warn: bool = Field(False, description="Treat warnings as failures.")
+
+    # Script mode
+    pin: Literal["auto", "dataloader", "module", "off"] = Field("auto", description="Script mode: how to pin the batch.")
+
+    # Runner
+    runner: Literal["local", "docker"] = Field("local", description="Where the harness runs.")
+    image: str | None = Field(None, description="Docker runner: the training image.")
+    dockerfile: str | None = Field(None, description="Docker runner: build the training image from this Dockerfile.")
+    gpus: str = Field("1", description="Docker runner: `1` (one GPU), `0` (CPU only), or `device=N` for a specific GPU.")
+    network: bool = Field(False, description="Docker runner: give the training container network access.")
+
+    # Output and publishing
+    out: str = Field("overfit-gate-report", description="Report folder.")
+    name: str = Field("overfit-gate", description="Gate name: check run name, comment marker, status context.")
+    publish: bool | None = Field(None, description="Publish to GitHub (default: when a token is present).")
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _split_command(cls, v: Any) -> Any:
+        # Env vars and action inputs arrive as one string: split it like a shell would.
+        if isinstance(v, str):
+            return shlex.split(v) or None
+        return v
+
+    @field_validator("skip_checks", "allow_unused", mode="before")
+    @classmethod
+    def _split_list(cls, v: Any) -> Any:
+        # From env vars and action inputs: comma- or newline-separated.
+        if isinstance(v, str):
+            return [p.strip() for p in v.replace("\n", ",").split(",") if p.strip()]
+        return v
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _gpus_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Config:
+        if self.entrypoint and self.command:
+            raise ValueError("set either `entrypoint` (task mode) or `command` (script mode), not both")
+        return self
+
+    @property
+    def mode(self) -> Literal["task", "script"]:
+        return "script" if self.command else "task"
+
+
+KEYS = tuple(Config.model_fields)
+
+
+def _norm(key: str) -> str:
+    return key.strip().lower().replace("-", "_")
+
+
+def _unknown(key: str, source: str) -> ConfigError:
+    close = difflib.get_close_matches(_norm(key), KEYS, n=1, cutoff=0.6)
+    did_you_mean = f"did you mean `{close[0].replace('_', '-')}`?" if close else ""
+    return ConfigError(
+        f"unknown config key `{key}` in {source}",
+        hint=" ".join(filter(None, [did_you_mean, f"known keys: {', '.join(k.replace('_', '-') for k in KEYS)}"])),
+    )
+
+
+def _layer(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        k = _norm(key)
+        if k not in KEYS:
+            raise _unknown(key, source)
+        out[k] = value
+    return out
+
+
+def from_file(path: Path, required: bool = False) -> dict[str, Any]:
+    """``[tool.overfit-gate]`` of a pyproject.toml, or the top level of any other TOML file."""
+    if not path.is_file():
+        if required:
+            raise ConfigError(f"config file {path} does not exist")
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    table = data.get("tool", {}).get("overfit-gate", {}) if path.name == "pyproject.toml" else data
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.overfit-gate] in {path} must be a table")
+    return _layer(table, f"{path} [tool.overfit-gate]" if path.name == "pyproject.toml" else str(path))
+
+
+def from_env(env: Mapping[str, str], prefix: str, source: str) -> dict[str, Any]:
+    """``OVERFIT_GATE_TARGET_RATIO`` / ``INPUT_TARGET-RATIO``; empty values mean unset
+    (an action input left at its default ``''`` must not override the config file)."""
+    raw = {
+        k[len(prefix):]: v
+        for k, v in env.items()
+        if k.startswith(prefix) and v.strip() != "" and _norm(k[len(prefix):]) not in _NOT_CONFIG
+    }
+    if prefix == INPUT_PREFIX:
+        # Action inputs that are not config keys (github-token, config-file, args) are
+        # handled by the action entry; only config keys pass through here.
+        raw = {k: v for k, v in raw.items() if _norm(k) in KEYS}
+    return _layer(raw, f"environment ({prefix}*)" if prefix == ENV_PREFIX else "action inputs")
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path,
+    config_file: str | None = None,
+) -> Config:
+    """Merge the layers (later wins) and validate once, so every error names its key."""
+    cfg_path = Path(config_file) if config_file else None
+    if cfg_path is not None and not cfg_path.is_absolute():
+        cfg_path = cwd / cfg_path
+    layers = [
+        from_file(cfg_path, required=True) if cfg_path else from_file(cwd / "pyproject.toml"),
+        from_env(env, ENV_PREFIX, "environment"),
+        from_env(env, INPUT_PREFIX, "action inputs"),
+        _layer({k: v for k, v in cli.items() if v is not None}, "command line"),
+    ]
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "config"
+        raise ConfigError(
+            f"invalid value for `{key.replace('_', '-')}`: {first['msg']}",
+            hint=f"got {first.get('input')!r}" if "input" in first and key != "config" else "",
+        ) from None
+
+
+def environment() -> dict[str, str]:
+    """The process environment, read once at the edge and passed inward."""
+    return dict(os.environ)

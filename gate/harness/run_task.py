@@ -1,0 +1,142 @@
+"""Task mode end to end: load the entry point, place it, run the loop and the checks,
+and turn it all into the result dictionary."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from typing import Any
+
+import torch
+
+from gate.harness.batch import default_forward, input_keys, to_device
+from gate.harness.checks import ALL_CHECKS
+from gate.harness.checks.base import Check, Context
+from gate.harness.loop import LoopOutcome, build_optimizer, train
+from gate.harness.spec import Spec
+from gate.harness.task import OverfitTask, load_factory, normalize
+from gate.harness.verdict import Monitor
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    np = sys.modules.get("numpy")
+    if np is None:
+        try:
+            import numpy as np
+        except ImportError:  # numpy is optional in the training environment
+            return
+    np.random.seed(seed % 2**32)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was asked for but CUDA is not available (torch {torch.__version__})")
+    return dev
+
+
+def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
+    floor = spec.loss_floor if spec.loss_floor is not None else (task_floor or 0.0)
+    return Monitor(
+        steps=spec.steps,
+        target_ratio=spec.target_ratio,
+        target_loss=spec.target_loss,
+        floor=float(floor),
+        confirm_steps=spec.confirm_steps,
+        divergence_factor=spec.divergence_factor,
+        patience=spec.patience,
+    )
+
+
+def active_checks(spec: Spec, mode: str) -> list[Check]:
+    return [c() for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
+
+
+def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: bool) -> tuple[str, str]:
+    """The loss decision, overridden by any failing check (a pass with a broken pipeline is a fail)."""
+    bad = [c for c in checks if c["status"] == "fail" or (fail_on_warn and c["status"] == "warn")]
+    if outcome.stopped_by:
+        first = next((c for c in bad if c["name"] == outcome.stopped_by), None)
+        if first is not None:
+            return "fail", f"stopped at step {outcome.steps}: {first['message']}"
+    if outcome.decision.verdict != "pass":
+        return "fail", outcome.decision.reason
+    if bad:
+        names = ", ".join(c["name"] for c in bad)
+        return "fail", f"the loss reached its target, but {names} failed: {bad[0]['message']}"
+    return "pass", outcome.decision.reason
+
+
+def run(spec: Spec, started: float) -> dict[str, Any]:
+    assert spec.entrypoint
+    factory = load_factory(spec.entrypoint)
+    device = pick_device(spec.device)
+    where = spec.entrypoint
+
+    def fresh() -> tuple[OverfitTask, torch.nn.Module, Any, torch.optim.Optimizer]:
+        seed_everything(spec.seed)
+        task = normalize(factory(), where)
+        model = task.model.to(device)
+        return task, model, to_device(task.batch, device), build_optimizer(task.optimizer, model)
+
+    task, model, batch, optimizer = fresh()
+    log(
+        f"overfit-gate harness: task {where}  device {device}  torch {torch.__version__}  "
+        f"seed {spec.seed}  params {sum(p.numel() for p in model.parameters()):,}"
+    )
+    keys = input_keys(batch, task.inputs)
+    forward = task.forward or default_forward(batch, task.inputs)
+    monitor = make_monitor(spec, task.loss_floor)
+
+    def make_fresh() -> tuple[torch.nn.Module, Any, Any, torch.optim.Optimizer]:
+        t, m, b, o = fresh()
+        return m, b, t.loss, o
+
+    ctx = Context(
+        spec=spec, model=model, batch=batch, loss_fn=task.loss, optimizer=optimizer, forward=forward,
+        input_keys=keys, device=device, monitor=monitor, mode="task", causal_dim=task.causal_dim,
+        make_fresh=make_fresh,
+    )
+    checks = active_checks(spec, "task")
+    for c in checks:
+        c.before(ctx)
+    outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
+    check_results: list[dict[str, Any]] = []
+    for c in checks:
+        check_results.extend(c.finish(ctx))
+    verdict, reason = decide(outcome, check_results, spec.fail_on_warn)
+    return loss_fields(outcome, monitor) | {
+        "verdict": verdict,
+        "reason": reason,
+        "checks": check_results,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "device": str(device),
+        "mode": "task",
+        "entrypoint": spec.entrypoint,
+    }
+
+
+def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> dict[str, Any]:
+    finite = [v for v in outcome.losses if v is not None]
+    return {
+        "steps": outcome.steps,
+        "losses": outcome.losses,
+        "initial_loss": monitor.first,
+        "final_loss": outcome.losses[-1] if outcome.losses else None,
+        "best_loss": min(finite) if finite else None,
+        "best_step": monitor.best_step,
+        "target": monitor.target,
+        "floor": monitor.floor,
+        "target_step": monitor.target_step,
+        "event_step": outcome.decision.step if outcome.decision.verdict == "fail" else None,
+        "loop_s": round(outcome.seconds, 4),
+    }

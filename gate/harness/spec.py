@@ -1,0 +1,51 @@
+"""The spec the controller hands the harness (``spec.json``). Standard library only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Spec:
+    mode: str = "task"  # "task" | "script"
+    entrypoint: str | None = None
+    command: list[str] = field(default_factory=list)
+    out: str = "overfit-gate-report"
+    steps: int = 500
+    target_ratio: float = 0.01
+    target_loss: float | None = None
+    loss_floor: float | None = None
+    confirm_steps: int = 20
+    divergence_factor: float = 10.0
+    patience: int = 200
+    seed: int = 0
+    device: str = "auto"
+    sync_every: int = 16
+    log_every: int = 50
+    skip_checks: list[str] = field(default_factory=list)
+    allow_unused: list[str] = field(default_factory=list)
+    fail_on_warn: bool = False
+    pin: str = "auto"
+    name: str = "overfit-gate"
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Spec:
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            # The harness and controller ship together; a mismatch is a bug, say so loudly.
+            raise ValueError(f"spec has unknown keys {sorted(unknown)}: harness/controller version mismatch")
+        return cls(**raw)
+
+    @classmethod
+    def load(cls, path: Path) -> Spec:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def enabled(self, check: str) -> bool:
+        return check not in self.skip_checks

@@ -1,0 +1,115 @@
+"""The pydantic model of ``result.json`` (schema 1): the only thing that crosses from the
+harness to the controller, and what ``report``/``publish`` work from.
+
+Non-finite losses are written as ``null`` (JSON has no NaN); the reason says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gate.errors import ResultError
+
+Verdict = Literal["pass", "fail", "error"]
+CheckStatus = Literal["pass", "fail", "warn", "skip"]
+
+RESULT_FILE = "result.json"
+
+
+class _Model(BaseModel):
+    # Extra keys are kept, not rejected: a newer harness may add fields an older
+    # controller does not know, and the contract only promises the listed keys.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class CheckResult(_Model):
+    name: str
+    status: CheckStatus
+    message: str
+    hint: str = ""
+    # Machine-readable evidence (culprit names, steps, a comparison curve) for reports.
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorInfo(_Model):
+    type: str
+    message: str
+    traceback: str = ""
+
+
+class Result(_Model):
+    schema_version: Literal[1] = Field(1, alias="schema")
+    verdict: Verdict
+    reason: str
+    steps: int = 0
+    initial_loss: float | None = None
+    final_loss: float | None = None
+    best_loss: float | None = None
+    losses: list[float | None] = Field(default_factory=list)
+    checks: list[CheckResult] = Field(default_factory=list)
+    duration_s: float = 0.0
+    device: str = ""
+    torch_version: str = ""
+    mode: Literal["task", "script"] = "task"
+    error: ErrorInfo | None = None
+
+    # Beyond the contract's required keys; all optional so old results still load.
+    name: str = "overfit-gate"
+    gate_version: str = ""
+    target: float | None = None
+    floor: float | None = None
+    target_step: int | None = None  # first step at which the loss reached the target
+    event_step: int | None = None  # step where a fail happened (first NaN, divergence, ...)
+    best_step: int | None = None
+    entrypoint: str | None = None
+    command: list[str] | None = None
+    pinning: str | None = None  # script mode: how the batch was pinned
+    seed: int | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+    def write(self, out_dir: Path) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / RESULT_FILE
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.dump(), indent=2, allow_nan=False) + "\n")
+        tmp.replace(path)  # atomic: a reader never sees half a result
+        return path
+
+
+def load_result(out_dir: Path) -> Result:
+    """Read and validate ``out_dir/result.json``; a clear ResultError otherwise."""
+    path = Path(out_dir) / RESULT_FILE
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultError(
+            f"no {RESULT_FILE} in {out_dir}",
+            hint="run `overfit-gate run --out DIR` first, or point --out at the downloaded report folder",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ResultError(f"{path} is not valid JSON: {exc}") from None
+    return parse_result(raw, source=str(path))
+
+
+def parse_result(raw: Any, source: str = RESULT_FILE) -> Result:
+    try:
+        return Result.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise ResultError(
+            f"{source} does not match the result schema: {problems}",
+            hint="the harness and controller versions may differ; re-run the gate",
+        ) from None
