@@ -46,10 +46,10 @@ def replace_inputs(batch: Any, keys: list[Any], new: list[Any]) -> Any:
         return new[0]
     if isinstance(batch, Mapping):
         out = dict(batch)
-        out.update(zip(keys, new))
+        out.update(zip(keys, new, strict=False))
         return type(batch)(out) if not isinstance(batch, dict) else out  # type: ignore[call-arg]
     items = list(batch)
-    for k, v in zip(keys, new):
+    for k, v in zip(keys, new, strict=False):
         items[k] = v
     if isinstance(batch, tuple) and hasattr(batch, "_fields"):
         return type(batch)(*items)

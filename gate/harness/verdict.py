@@ -104,9 +104,8 @@ class Monitor:
                 break
             step = self.seen
             self.seen += 1
-            if self.first is None:
-                if self._start(v) is not None:
-                    break
+            if self.first is None and self._start(v) is not None:
+                break
             assert self.first is not None and self.target is not None and self.best is not None
             if not math.isfinite(v):
                 self._fail(step, "nonfinite", f"the loss became {v} at step {step} (last finite best {fmt(self.best)})")

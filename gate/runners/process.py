@@ -4,6 +4,7 @@ a tail for error reports, and kill a whole process group politely then firmly.""
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,7 +59,5 @@ def kill_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
 
 
 def _killpg_quiet(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
