@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate import __version__
 from gate.collect import collect
@@ -18,8 +18,14 @@ from gate.commands.flags import add_config_flags, config_overrides
 from gate.config import Config, resolve
 from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, UsageError
 from gate.harness.spec import Spec
-from gate.result import Result
+from gate.result import ErrorInfo, Result
 from gate.runners import Job, get_runner
+
+if TYPE_CHECKING:
+    from gate.github.publish import Publisher
+
+# error.type values that mean "the user's input was wrong" (exit 2), not "the pipeline broke".
+USAGE_ERRORS = ("EntrypointError", "ConfigError", "UsageError")
 
 # Files a previous run may have left in --out; removed first so a stale verdict is never read.
 STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.json")
@@ -89,14 +95,55 @@ def print_config(cfg: Config) -> None:
         print(f"  {k.replace('_', '-'):<18} {v if isinstance(v, str) else json.dumps(v)}", flush=True)
 
 
-def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    cfg, workdir = load_config(args, env)
-    _check_entrypoint(cfg, workdir)
-    out_dir = (Path.cwd() / cfg.out).resolve()
+def _fallback_out(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
+    """Where to write the report when the config itself could not be resolved."""
+    out = getattr(args, "out", None) or env.get("INPUT_OUT") or env.get("OVERFIT_GATE_OUT") or Config.model_fields["out"].default
+    return (Path.cwd() / out).resolve()
+
+
+def _clear(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in STALE:
         (out_dir / name).unlink(missing_ok=True)
+
+
+def _record_usage_error(exc: UsageError, out_dir: Path, env: Mapping[str, str], cfg: Config | None = None) -> None:
+    """A usage error still leaves a report behind (an `error` result), so a CI step that
+    uploads the folder or reads the outputs sees why nothing ran."""
+    _clear(out_dir)
+    result = Result(
+        verdict="error",
+        reason=exc.message,
+        error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
+        gate_version=__version__,
+        name=cfg.name if cfg else Config.model_fields["name"].default,
+        mode=cfg.mode if cfg else "task",
+        entrypoint=cfg.entrypoint if cfg else None,
+        config=cfg.model_dump(mode="json") if cfg else {},
+    )
+    from gate.report import write_reports
+
+    result.write(out_dir)
+    write_reports(result, out_dir, env)
+
+
+def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    try:
+        cfg, workdir = load_config(args, env)
+    except UsageError as exc:
+        _record_usage_error(exc, _fallback_out(args, env), env)
+        raise
+    out_dir = (Path.cwd() / cfg.out).resolve()
+    try:
+        _check_entrypoint(cfg, workdir)
+    except UsageError as exc:
+        _record_usage_error(exc, out_dir, env, cfg)
+        raise
+    _clear(out_dir)
     print_config(cfg)
+    from gate.github.publish import for_run  # lazily: publishing is optional
+
+    pub = for_run(args.github_token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
 
     base: dict[str, Any] = {
         "mode": cfg.mode,
@@ -109,22 +156,37 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     job = Job(spec=build_spec(cfg, out_dir), out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
-    outcome = runner.run(job, log=lambda line: print(line, flush=True))
+    grouped = env.get("GITHUB_ACTIONS") == "true"  # fold the long training log in the Actions UI
+    if grouped:
+        print("::group::training log", flush=True)
+    try:
+        outcome = runner.run(job, log=lambda line: print(line, flush=True))
+    except BaseException as exc:
+        if pub is not None:
+            pub.abort(exc)  # never leave the check run spinning in_progress
+        raise
+    finally:
+        if grouped:
+            print("::endgroup::", flush=True)
     result = collect(outcome, out_dir, base, cfg.timeout)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)
-    return finish(result, out_dir, env)
+    return finish(result, out_dir, env, publisher=pub)
 
 
-def finish(result: Result, out_dir: Path, env: Mapping[str, str]) -> int:
+def finish(result: Result, out_dir: Path, env: Mapping[str, str], publisher: Publisher | None = None) -> int:
     """Write result.json and the reports, print the summary; the exit code of the verdict."""
     from gate.report import write_reports
+    from gate.report.actions import emit
     from gate.report.terminal import summary
 
     result.write(out_dir)
     write_reports(result, out_dir, env)
     print(summary(result, out_dir), flush=True)
-    if result.error is not None and result.error.type == "EntrypointError":
+    emit(result, out_dir, env)  # Actions job summary, outputs, annotations (no-op elsewhere)
+    if publisher is not None:  # check run + PR comment; never changes the exit code
+        publisher.finish_safely(result, out_dir)
+    if result.error is not None and result.error.type in USAGE_ERRORS:
         return EXIT_USAGE
     return VERDICT_EXIT[result.verdict]
 

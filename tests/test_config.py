@@ -1,0 +1,86 @@
+"""Config resolution: precedence, kebab/snake keys, unknown keys with a hint, types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.config import resolve
+from gate.errors import ConfigError
+
+
+def write_pyproject(tmp_path: Path, body: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[project]\nname='x'\n\n[tool.overfit-gate]\n{body}\n")
+
+
+def test_defaults(tmp_path: Path) -> None:
+    cfg = resolve({}, {}, tmp_path)
+    assert cfg.steps == 500 and cfg.target_ratio == 0.01 and cfg.device == "auto" and cfg.mode == "task"
+
+
+def test_precedence_file_env_input_cli(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'steps = 100\ntarget-ratio = 0.05\nseed = 1\ndevice = "cpu"')
+    env = {"OVERFIT_GATE_STEPS": "200", "OVERFIT_GATE_SEED": "2", "INPUT_STEPS": "300"}
+    cfg = resolve({"steps": 400}, env, tmp_path)
+    assert cfg.steps == 400  # CLI beats all
+    assert cfg.seed == 2  # env beats file
+    assert cfg.target_ratio == 0.05  # file beats default
+    assert cfg.device == "cpu"
+    assert resolve({}, env, tmp_path).steps == 300  # action input beats env
+
+
+def test_empty_action_input_does_not_override(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, "steps = 123")
+    assert resolve({}, {"INPUT_STEPS": "", "INPUT_TARGET-RATIO": "  "}, tmp_path).steps == 123
+
+
+def test_kebab_action_inputs_and_lists(tmp_path: Path) -> None:
+    env = {"INPUT_TARGET-RATIO": "0.02", "INPUT_SKIP-CHECKS": "causality, input_dependence", "INPUT_GITHUB-TOKEN": "x"}
+    cfg = resolve({}, env, tmp_path)
+    assert cfg.target_ratio == 0.02
+    assert cfg.skip_checks == ["causality", "input_dependence"]
+
+
+def test_command_from_env_is_shell_split(tmp_path: Path) -> None:
+    cfg = resolve({}, {"INPUT_COMMAND": "python train.py --layers 1,2 --name 'a b'"}, tmp_path)
+    assert cfg.command == ["python", "train.py", "--layers", "1,2", "--name", "a b"]
+    assert cfg.mode == "script"
+
+
+def test_unknown_key_in_file_suggests(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, "target_ration = 0.1")
+    with pytest.raises(ConfigError) as info:
+        resolve({}, {}, tmp_path)
+    assert "target_ration" in str(info.value) and "did you mean `target-ratio`" in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_unknown_env_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="did you mean `steps`"):
+        resolve({}, {"OVERFIT_GATE_STEPZ": "3"}, tmp_path)
+
+
+def test_bad_value_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="`steps`"):
+        resolve({}, {"OVERFIT_GATE_STEPS": "many"}, tmp_path)
+    with pytest.raises(ConfigError, match="`target-ratio`"):
+        resolve({"target_ratio": 1.5}, {}, tmp_path)
+
+
+def test_both_modes_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not both"):
+        resolve({"entrypoint": "a.py:f", "command": ["python", "t.py"]}, {}, tmp_path)
+
+
+def test_explicit_config_file(tmp_path: Path) -> None:
+    (tmp_path / "gate.toml").write_text("steps = 42\n")
+    assert resolve({}, {}, tmp_path, "gate.toml").steps == 42
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve({}, {}, tmp_path, "missing.toml")
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.overfit-gate\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        resolve({}, {}, tmp_path)

@@ -1,0 +1,121 @@
+"""GitHub Actions output without a token: $GITHUB_STEP_SUMMARY, $GITHUB_OUTPUT and the
+::error/::warning annotations get exactly what they should."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gate.report import write_reports
+from gate.report.actions import command, emit, escape_property, output_lines
+from gate.result import CheckResult, Result
+from tests.test_report import errored, nan_fail, passing
+
+HEREDOC = re.compile(r"^(?P<name>[\w-]+)<<(?P<d>ghadelimiter_[0-9a-f]{16})\n(?P<value>.*?)\n(?P=d)\n", re.S | re.M)
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """Read $GITHUB_OUTPUT the way the runner does (both the line and the heredoc form)."""
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(text):
+        m = HEREDOC.match(text, pos)
+        if m:
+            out[m["name"]] = m["value"]
+            pos = m.end()
+            continue
+        line, _, _ = text[pos:].partition("\n")
+        name, sep, value = line.partition("=")
+        assert sep, f"malformed output line {line!r}"
+        out[name] = value
+        pos += len(line) + 1
+    return out
+
+
+def actions_env(tmp_path: Path) -> dict[str, str]:
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    summary.write_text("earlier step\n")
+    output.write_text("other=1\n")
+    return {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}
+
+
+def test_emit_in_actions_writes_summary_outputs_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = nan_fail()
+    out_dir = tmp_path / "report"
+    write_reports(r, out_dir, {})
+    env = actions_env(tmp_path)
+    emit(r, out_dir, env)
+
+    report = (out_dir / "report.md").read_text()
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "earlier step\n" + report  # appended, not replaced
+    outputs = parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text())
+    assert outputs == {"other": "1", "verdict": "fail", "reason": r.reason, "final-loss": "", "steps": "80",
+                       "report-dir": str(out_dir)}
+    assert capsys.readouterr().out.splitlines() == [
+        "::error file=examples/mlp_classifier.py,title=overfit-gate%3A label_leak::"
+        "the labels are computed from the output%0Ahint: detach nothing; compute labels from the batch"
+    ]
+
+
+def test_warnings_and_multiline_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = passing(reason="line one\nline two: 100% sure", config={"working_directory": "sub/project"})
+    out_dir = tmp_path / "report"
+    env = actions_env(tmp_path)
+    emit(r, out_dir, env)  # no report.md yet: rendered on the fly
+    text = Path(env["GITHUB_OUTPUT"]).read_text()
+    assert re.search(r"^reason<<ghadelimiter_[0-9a-f]{16}\nline one\nline two: 100% sure\nghadelimiter_", text, re.M)
+    outputs = parse_outputs(text)
+    assert outputs["reason"] == "line one\nline two: 100% sure"
+    assert outputs["final-loss"] == repr(r.final_loss) and outputs["verdict"] == "pass"
+    assert "## ✅ overfit-gate: pass" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    # the warning points at the entry point inside the working directory; no annotation for a pass
+    assert capsys.readouterr().out.splitlines() == [
+        "::warning file=sub/project/examples/mlp_classifier.py,title=overfit-gate%3A batch_mixing::"
+        "output row 0 depends on input row 3 | odd%0Ahint: look at the `view` in <Model.forward>"
+    ]
+
+
+def test_error_without_checks_gets_one_annotation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = errored()
+    r.entrypoint = None
+    emit(r, tmp_path, actions_env(tmp_path))
+    assert capsys.readouterr().out == (
+        "::error title=overfit-gate%3A error::the pipeline raised ValueError: shape mismatch in my_loss\n"
+    )
+
+
+def test_check_data_can_point_at_a_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = passing(checks=[CheckResult(name="x", status="fail", message="m", data={"file": "model.py", "line": 42})])
+    r.verdict = "fail"
+    emit(r, tmp_path, actions_env(tmp_path))
+    assert capsys.readouterr().out == "::error file=model.py,line=42,title=overfit-gate%3A x::m\n"
+
+
+def test_outside_actions_nothing_happens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = actions_env(tmp_path)
+    env["GITHUB_ACTIONS"] = "false"
+    emit(nan_fail(), tmp_path, env)
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "earlier step\n"
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == "other=1\n"
+    assert capsys.readouterr().out == ""
+
+
+def test_escaping_rules() -> None:
+    assert command("warning", "50% done\r\nnext", title="a:b,c%") == "::warning title=a%3Ab%2Cc%25::50%25 done%0D%0Anext"
+    assert escape_property("x\ny") == "x%0Ay"
+    assert output_lines("steps", "12") == "steps=12\n"
+    block = output_lines("reason", "a\nb")
+    name, _, rest = block.partition("<<")
+    delim = rest.split("\n", 1)[0]
+    assert name == "reason" and block == f"reason<<{delim}\na\nb\n{delim}\n"
+
+
+def test_summary_respects_existing_report_file(tmp_path: Path) -> None:
+    """emit appends report.md as written (the publish step may re-render it smaller)."""
+    r: Result = passing()
+    (tmp_path / "report.md").write_text("custom report")
+    env = actions_env(tmp_path)
+    emit(r, tmp_path, env)
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "earlier step\ncustom report\n"
