@@ -42,7 +42,7 @@ class ErrorInfo(_Model):
 
 
 class Result(_Model):
-    schema_version: Literal[1] = Field(1, alias="schema")
+    schema_version: Literal[1] = Field(default=1, alias="schema")
     verdict: Verdict
     reason: str
     steps: int = 0

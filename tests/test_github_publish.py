@@ -60,7 +60,7 @@ def test_pull_request_gets_one_check_run_on_the_head_sha_and_one_comment(
         fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env = actions_env(fake, tmp_path, event())
     code, text = publish(env, prepared(tmp_path, result("fail")), capsys)
-    assert code == 1
+    assert code == 1 and "check run https://github.com/" in text and "PR comment https://github.com/" in text
     runs = fake.check_runs
     assert len(runs) == 1 and runs[0]["head_sha"] == HEAD != env["GITHUB_SHA"]
     run = runs[0]

@@ -3,6 +3,7 @@ the helpers. Golden-structure tests: they parse what was written, not compare by
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -193,6 +194,11 @@ def test_fail_report_marks_nan_and_failed_check() -> None:
     assert "**non-finite from step 57**" in md and "✕" in md
 
 
+def test_hint_column_only_when_a_check_has_a_hint() -> None:
+    r = passing(checks=[CheckResult(name="finite", status="pass", message="all finite")])
+    assert table_rows(render_markdown(r))[0][:3] == [["", "Check", "Result"], ["---", "---", "---"], ["✅", "`finite`", "all finite"]]
+
+
 def test_error_report_has_traceback_and_error_line() -> None:
     md = render_markdown(errored())
     assert md.startswith("## 💥 overfit-gate: error\n")
@@ -261,7 +267,7 @@ def test_no_chart_for_a_single_finite_step() -> None:
 def test_pick_indices_spacing() -> None:
     idx = pick_indices(100_000, 100)
     assert len(idx) == 100 and idx[0] == 0 and idx[-1] == 99_999
-    gaps = {b - a for a, b in zip(idx, idx[1:])}
+    gaps = {b - a for a, b in itertools.pairwise(idx)}
     assert max(gaps) - min(gaps) <= 1
     assert pick_indices(5, 100) == [0, 1, 2, 3, 4] and pick_indices(0, 10) == []
 
@@ -310,7 +316,7 @@ def test_junit_fail_counts_failures(tmp_path: Path) -> None:
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "2", "0")
     failures = suite.findall("testcase/failure")
-    assert [f.get("message") for f in failures][0].startswith("the loss became nan")  # type: ignore[union-attr]
+    assert (failures[0].get("message") or "").startswith("the loss became nan")
     assert "hint: detach nothing" in (failures[1].text or "")
 
 

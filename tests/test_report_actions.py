@@ -63,7 +63,7 @@ def test_warnings_and_multiline_reason(tmp_path: Path, capsys: pytest.CaptureFix
     r = passing(reason="line one\nline two: 100% sure", config={"working_directory": "sub/project"})
     out_dir = tmp_path / "report"
     env = actions_env(tmp_path)
-    emit(r, out_dir, env)  # no report.md yet: rendered on the fly
+    emit(r, out_dir, env)
     text = Path(env["GITHUB_OUTPUT"]).read_text()
     assert re.search(r"^reason<<ghadelimiter_[0-9a-f]{16}\nline one\nline two: 100% sure\nghadelimiter_", text, re.M)
     outputs = parse_outputs(text)
@@ -112,10 +112,11 @@ def test_escaping_rules() -> None:
     assert name == "reason" and block == f"reason<<{delim}\na\nb\n{delim}\n"
 
 
-def test_summary_respects_existing_report_file(tmp_path: Path) -> None:
-    """emit appends report.md as written (the publish step may re-render it smaller)."""
-    r: Result = passing()
-    (tmp_path / "report.md").write_text("custom report")
+def test_summary_is_rendered_from_the_result_not_a_forged_report(tmp_path: Path) -> None:
+    """`publish` may get the folder from an untrusted job: its report.md is not trusted."""
+    r: Result = nan_fail()
+    (tmp_path / "report.md").write_text("## ✅ overfit-gate: pass\n")
     env = actions_env(tmp_path)
     emit(r, tmp_path, env)
-    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "earlier step\ncustom report\n"
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.startswith("earlier step\n## ❌ overfit-gate: fail\n") and "✅ overfit-gate: pass" not in summary

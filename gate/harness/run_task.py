@@ -4,7 +4,6 @@ and turn it all into the result dictionary."""
 from __future__ import annotations
 
 import random
-import sys
 import time
 from typing import Any
 
@@ -12,7 +11,7 @@ import torch
 
 from gate.harness.batch import default_forward, input_keys, to_device
 from gate.harness.checks import ALL_CHECKS
-from gate.harness.checks.base import Check, Context
+from gate.harness.checks.base import Check, Context, guard
 from gate.harness.loop import LoopOutcome, build_optimizer, train
 from gate.harness.spec import Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
@@ -26,12 +25,10 @@ def log(line: str) -> None:
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    np = sys.modules.get("numpy")
-    if np is None:
-        try:
-            import numpy as np
-        except ImportError:  # numpy is optional in the training environment
-            return
+    try:
+        import numpy as np
+    except ImportError:  # numpy is optional in the training environment
+        return
     np.random.seed(seed % 2**32)
 
 
@@ -58,7 +55,8 @@ def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
 
 
 def active_checks(spec: Spec, mode: str) -> list[Check]:
-    return [c() for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
+    # guard(): a check that crashes on an odd model reports a warning, never crashes the gate
+    return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 
 
 def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: bool) -> tuple[str, str]:

@@ -66,7 +66,7 @@ def load_factory(entrypoint: str, cwd: Path | None = None) -> Callable[[], Any]:
         raise TaskError(f"{path} has no function {func!r} (callables there: {', '.join(public) or 'none'})")
     if not callable(factory):
         raise TaskError(f"{entrypoint} is not callable")
-    return factory  # type: ignore[no-any-return]
+    return factory
 
 
 def normalize(obj: Any, where: str) -> OverfitTask:

@@ -1,0 +1,63 @@
+"""``overfit-gate publish --out DIR``: publish a finished ``result.json`` (check run or commit
+status, sticky PR comment, job summary, outputs).
+
+This is the trusted half of the fork-safe pattern: a ``workflow_run`` job downloads the report
+folder an unprivileged ``pull_request`` job uploaded, and publishes it. The folder is data only:
+nothing in it is executed, and the gate name, repository and commit come from this job
+(flags and the trusted event), never from the folder.
+
+Exit code: the verdict's (0/1/3), as ``run``; 3 if a write that was allowed failed (bad
+credentials, repository not found, GitHub down after retries), because publishing is this
+command's only job. A read-only or fork token is not a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+
+from gate.errors import EXIT_ERROR, VERDICT_EXIT, UsageError
+from gate.github.env import from_environ, split_repo
+from gate.github.publish import publisher, render_summary
+from gate.result import load_result
+
+DEFAULT_NAME = "overfit-gate"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="overfit-gate-report", help="report folder holding result.json (default: overfit-gate-report)")
+    parser.add_argument("--name", default=None, help=f"check run / status / comment name (default: {DEFAULT_NAME})")
+    parser.add_argument("--github-token", default=None, help="token (default: $GITHUB_TOKEN); never printed")
+    parser.add_argument("--repo", default=None, help="owner/name (default: $GITHUB_REPOSITORY)")
+    parser.add_argument("--sha", default=None, help="commit to mark (default: the PR head / workflow_run head / $GITHUB_SHA)")
+    parser.add_argument("--pr", type=int, default=None, help="pull request number for the sticky comment (default: from the event)")
+
+
+def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    out_dir = Path(args.out)
+    result = load_result(out_dir)
+    name = args.name or DEFAULT_NAME
+    if result.name and result.name != name:
+        # The folder may come from an untrusted job: its name could impersonate another
+        # required check, so only this job's --name counts.
+        print(f"overfit-gate: notice: result.json names the gate `{result.name}`; publishing as `{name}` "
+              "(pass --name to change)", flush=True)
+    if args.repo:
+        split_repo(args.repo)
+    try:
+        from gate.report.actions import emit
+    except ImportError:  # pragma: no cover - the reports module ships with the package
+        print("overfit-gate: notice: job summary/outputs not written (gate.report.actions missing)", flush=True)
+    else:
+        emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped
+    gh = from_environ(env, args.github_token)
+    pub = publisher(gh, name, repo=args.repo, sha=args.sha, pr=args.pr, out_dir=out_dir)
+    if pub is None:
+        raise UsageError(
+            "cannot publish: no token or no repository/commit",
+            hint="in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`; elsewhere --github-token, --repo and --sha",
+        )
+    pub.finish(result, render_summary(result, out_dir))
+    print(f"overfit-gate: verdict {result.verdict}: {result.reason}", flush=True)
+    return EXIT_ERROR if pub.failures else VERDICT_EXIT[result.verdict]

@@ -1,0 +1,33 @@
+"""``overfit-gate report --out DIR``: re-render loss.csv, loss.png, report.md and junit.xml
+from ``DIR/result.json`` alone. Imports neither torch nor (until the PNG is drawn)
+matplotlib, so it runs in a slim job that only downloaded the report artifact."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+
+from gate.report import write_reports
+from gate.report.terminal import summary
+from gate.result import load_result
+
+DEFAULT_OUT = "overfit-gate-report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "overfit-gate report [--out DIR]"
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help=f"folder holding result.json; the reports are written beside it (default: {DEFAULT_OUT}/)")
+
+
+def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Exit 0 once the reports are written, whatever the verdict: gating is `run`'s and
+    `verify`'s job, and a re-render that exits 1 would read as a broken report step."""
+    out = args.out or env.get("INPUT_OUT") or env.get("OVERFIT_GATE_OUT") or DEFAULT_OUT
+    out_dir = (Path.cwd() / out).resolve()
+    result = load_result(out_dir)
+    written = write_reports(result, out_dir, env)
+    print(summary(result, out_dir), flush=True)
+    print("wrote " + ", ".join(p.name for p in written), flush=True)
+    return 0

@@ -1,0 +1,257 @@
+"""Publishing orchestration: check run (or commit status fallback) + sticky PR comment, with
+graceful degradation.
+
+Exit-code policy (docs/github.md): publishing never changes the exit code of ``run`` (the
+verdict's code, always). A token that may not write (fork PR, read-only permissions) is a
+normal situation: the writes are skipped with ONE notice and nothing is counted as failed.
+Other GitHub failures (bad credentials, repository not found, GitHub down after retries) are
+printed as a notice and recorded in ``Publisher.failures``; ``overfit-gate publish``, whose only
+job is to publish, exits 3 on them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import requests
+
+from gate.github import checks, comments, statuses
+from gate.github.checks import CheckRun
+from gate.github.client import GitHubAPIError, GitHubClient
+from gate.github.env import GitHubEnv, from_environ
+from gate.result import Result
+
+CONTEXT_FILE = "github-context.json"  # written by `run` beside result.json for the fork pattern
+Say = Callable[[str], None]
+# One rendering serves the check-run summary (<= 65535) and the comment (<= 65536 with the marker).
+SUMMARY_CHARS = 65400
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    repo: str
+    sha: str
+    pr: int | None
+    details_url: str | None
+
+
+@dataclass
+class Publisher:
+    client: GitHubClient
+    target: Target
+    name: str
+    say: Say = _print
+    mode: Literal["checks", "status", "off"] = "checks"
+    check_run: CheckRun | None = None
+    failures: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def skip(self, why: str) -> None:
+        """Stop writing, with one notice however many writes were refused."""
+        if not self.notices:
+            self.notices.append(why)
+            self.say(f"overfit-gate: notice: not publishing to GitHub: {why}. The job summary, outputs and "
+                     "report folder still carry the verdict; see docs/github.md for the fork-safe pattern.")
+        self.mode = "off"
+
+    def _failed(self, what: str, exc: GitHubAPIError) -> None:
+        self.failures.append(f"{what}: {exc.message}")
+        self.say(f"overfit-gate: notice: could not {what} on GitHub: {exc.message}")
+        if exc.hint:
+            self.say(f"  hint: {exc.hint}")
+        if exc.status == 401:
+            self.mode = "off"  # no later call can succeed with this token
+
+    def _handle(self, what: str, exc: GitHubAPIError) -> None:
+        if exc.read_only:
+            self.skip(f"the token may not write to {self.target.repo} ({exc.api_message})")
+        else:
+            self._failed(what, exc)
+
+    def _status(self, result: Result | None) -> None:
+        try:
+            if result is None:
+                statuses.pending(self.client, self.target.repo, self.target.sha, self.name, self.target.details_url)
+            else:
+                statuses.final(self.client, self.target.repo, self.target.sha, self.name, result,
+                               self.target.details_url)
+        except GitHubAPIError as exc:
+            self._handle("set the commit status", exc)
+
+    def _checks_refused(self, exc: GitHubAPIError, result: Result | None) -> None:
+        if exc.status == 403 and not exc.read_only:
+            # A personal token may not use the Checks API; a status with the same name works
+            # for branch protection too.
+            self.say(f"overfit-gate: notice: check runs are not available to this token ({exc.api_message}); "
+                     f"using a commit status `{self.name}` instead")
+            self.mode = "status"
+            self._status(result)
+        else:
+            self._handle("create the check run", exc)
+
+    def start(self) -> None:
+        """Mark the commit as being checked (in_progress check run, or pending status)."""
+        if self.mode == "checks":
+            try:
+                self.check_run = checks.create(self.client, self.target.repo, self.name, self.target.sha,
+                                               self.target.details_url)
+            except GitHubAPIError as exc:
+                self._checks_refused(exc, None)
+        elif self.mode == "status":
+            self._status(None)
+
+    def finish(self, result: Result, summary: str) -> None:
+        """Conclude the check run (or status) and upsert the sticky comment."""
+        if self.mode == "checks":
+            try:
+                if self.check_run is None:
+                    self.check_run = checks.create(self.client, self.target.repo, self.name, self.target.sha,
+                                                   self.target.details_url)
+                checks.complete(self.client, self.target.repo, self.check_run.id, result, summary,
+                                self.target.details_url)
+            except GitHubAPIError as exc:
+                self._checks_refused(exc, result)
+        elif self.mode == "status":
+            self._status(result)
+        if self.mode != "off" and self.target.pr is not None:
+            try:
+                url = comments.upsert(self.client, self.target.repo, self.target.pr, self.name, summary)
+                self.say(f"overfit-gate: PR comment {url}")
+            except GitHubAPIError as exc:
+                self._handle("update the PR comment", exc)
+        if self.check_run is not None and self.check_run.html_url and self.mode == "checks":
+            self.say(f"overfit-gate: check run {self.check_run.html_url}")
+
+    def finish_safely(self, result: Result, out_dir: Path | None) -> None:
+        """`run`'s end: publishing trouble is never the pipeline's fault, so it never raises."""
+        try:
+            self.finish(result, render_summary(result, out_dir))
+        except Exception as exc:  # a bug or an odd answer must not hide the verdict
+            self.failures.append(f"publish: {type(exc).__name__}")
+            self.say(f"overfit-gate: notice: publishing to GitHub failed unexpectedly ({type(exc).__name__}: "
+                     f"{self.client.scrub(str(exc))}); the verdict stands")
+
+    def abort(self, exc: BaseException) -> None:
+        """The run died before a result existed (runner failure, Ctrl-C): never leave the
+        check run spinning in_progress."""
+        kind = "Cancelled" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
+        reason = getattr(exc, "message", None) or str(exc) or kind
+        result = Result.model_validate({"verdict": "error", "reason": reason,
+                                        "error": {"type": kind, "message": reason}})
+        try:
+            self.finish(result, f"**overfit-gate: error** — {reason}")
+        except Exception as err:  # the original exception is the one to report
+            self.say(f"overfit-gate: notice: could not conclude the check run ({type(err).__name__})")
+
+
+def render_summary(result: Result, out_dir: Path | None, max_chars: int = SUMMARY_CHARS) -> str:
+    """The markdown report (gate.report.markdown), else report.md on disk, else the reason."""
+    try:
+        from gate.report.markdown import render_markdown
+    except ImportError:
+        report = out_dir / "report.md" if out_dir else None
+        if report is not None and report.is_file():
+            return checks.truncate(report.read_text(encoding="utf-8"), max_chars)
+        lines = [f"**overfit-gate: {result.verdict}** — {result.reason}", ""]
+        lines += [f"- `{c.name}`: {c.status} — {c.message}" for c in result.checks if c.status != "pass"]
+        return "\n".join(lines)
+    return render_markdown(result, max_chars=max_chars)
+
+
+def write_context(gh: GitHubEnv, out_dir: Path) -> None:
+    """Record the PR the run belongs to, for a later `publish` in a workflow_run job (data only:
+    `publish` checks it against GitHub before trusting it)."""
+    path = out_dir / CONTEXT_FILE
+    if not gh.present:
+        path.unlink(missing_ok=True)
+        return
+    data = {"repository": gh.repository, "event_name": gh.event_name, "sha": gh.target_sha,
+            "pr": gh.event.pr_number}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _pr_from_context(client: GitHubClient, repo: str, sha: str, out_dir: Path | None, say: Say) -> int | None:
+    """The PR number an untrusted run left behind, only if GitHub agrees that PR's head is ``sha``."""
+    path = out_dir / CONTEXT_FILE if out_dir else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        number = json.loads(path.read_text(encoding="utf-8")).get("pr")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        return None
+    try:
+        pull = client.get(f"/repos/{repo}/pulls/{number}")
+    except GitHubAPIError as exc:
+        say(f"overfit-gate: notice: cannot confirm PR #{number} from {CONTEXT_FILE}: {exc.message}; no comment")
+        return None
+    if ((pull or {}).get("head") or {}).get("sha") != sha:
+        say(f"overfit-gate: notice: PR #{number} from {CONTEXT_FILE} is not at {sha[:12]}; no comment")
+        return None
+    return number
+
+
+def make_client(gh: GitHubEnv, session: requests.Session | None = None) -> GitHubClient:
+    return GitHubClient(gh.token, gh.api_url, session=session)
+
+
+def publisher(
+    gh: GitHubEnv,
+    name: str,
+    *,
+    publish: bool | None = None,
+    repo: str | None = None,
+    sha: str | None = None,
+    pr: int | None = None,
+    out_dir: Path | None = None,
+    session: requests.Session | None = None,
+    say: Say = _print,
+) -> Publisher | None:
+    """A Publisher when publishing is on (None = auto: a token and the GitHub environment)
+    and possible; otherwise None, with a notice when publishing was asked for explicitly."""
+    if publish is False:
+        return None
+    repo = repo or gh.repository
+    sha = sha or gh.target_sha
+    missing = [what for what, ok in (("a token (--github-token or $GITHUB_TOKEN)", bool(gh.token)),
+                                     ("the repository ($GITHUB_REPOSITORY or --repo)", bool(repo)),
+                                     ("the commit ($GITHUB_SHA or --sha)", bool(sha))) if not ok]
+    if missing:
+        if publish:
+            say(f"overfit-gate: notice: not publishing to GitHub: missing {', '.join(missing)}")
+        return None
+    assert repo and sha
+    client = make_client(gh, session)
+    if pr is None:
+        pr = gh.event.pr_number
+    if pr is None and gh.event_name == "workflow_run":
+        pr = _pr_from_context(client, repo, sha, out_dir, say)
+    pub = Publisher(client=client, target=Target(repo=repo, sha=sha, pr=pr, details_url=gh.run_url), name=name,
+                    say=say)
+    if gh.read_only and repo == gh.repository:
+        pub.skip(f"this pull request comes from a fork ({gh.event.head_repo}), so its token is read-only")
+    return pub
+
+
+def for_run(cli_token: str | None, publish: bool | None, name: str, env: Mapping[str, str],
+            out_dir: Path, say: Say = _print) -> Publisher | None:
+    """`run`'s entry: read the environment once, leave the PR context for a later `publish`,
+    and start the check run when publishing is on."""
+    gh = from_environ(env, cli_token)
+    write_context(gh, out_dir)
+    pub = publisher(gh, name, publish=publish, out_dir=out_dir, say=say)
+    if pub is not None:
+        try:
+            pub.start()
+        except Exception as exc:
+            pub.skip(f"publishing failed unexpectedly ({type(exc).__name__}: {pub.client.scrub(str(exc))})")
+    return pub

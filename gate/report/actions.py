@@ -1,0 +1,104 @@
+"""GitHub Actions integration that needs no token: the job summary, step outputs, and
+``::error``/``::warning`` annotations (workflow commands on stdout).
+
+Formats: https://docs.github.com/actions/reference/workflow-commands-for-github-actions"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from gate.result import Result
+
+
+def in_actions(env: Mapping[str, str]) -> bool:
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(s: str) -> str:
+    return escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **props: str | int | None) -> str:
+    """One workflow command line, e.g. ``::error file=a.py,title=x::message``."""
+    given = ",".join(f"{k}={escape_property(str(v))}" for k, v in props.items() if v not in (None, ""))
+    return f"::{name}{' ' + given if given else ''}::{escape_data(message)}"
+
+
+def output_lines(name: str, value: str) -> str:
+    """A ``$GITHUB_OUTPUT`` entry; the heredoc form when the value could break the line form."""
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+    while delimiter in value:  # vanishingly unlikely, but the value must not end the block
+        delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def outputs(result: Result, out_dir: Path) -> dict[str, str]:
+    return {
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "final-loss": "" if result.final_loss is None else repr(result.final_loss),
+        "steps": str(result.steps),
+        "report-dir": str(out_dir),
+    }
+
+
+def entry_file(result: Result, env: Mapping[str, str]) -> str | None:
+    """The entry point's file relative to the repository root, where annotations point."""
+    if not result.entrypoint:
+        return None
+    path = result.entrypoint.rpartition(":")[0]
+    if not path:
+        return None
+    workdir = str(result.config.get("working_directory") or ".")
+    full = os.path.normpath(os.path.join(workdir, path))
+    workspace = env.get("GITHUB_WORKSPACE")
+    if os.path.isabs(full) and workspace:
+        full = os.path.relpath(full, workspace)
+    return full.replace(os.sep, "/")
+
+
+def annotation_lines(result: Result, env: Mapping[str, str]) -> list[str]:
+    file = entry_file(result, env)
+    lines = []
+    for c in result.checks:
+        if c.status not in ("fail", "warn"):
+            continue
+        message = c.message + (f"\nhint: {c.hint}" if c.hint else "")
+        lines.append(command("error" if c.status == "fail" else "warning", message,
+                             file=c.data.get("file") or file, line=c.data.get("line"),
+                             title=f"overfit-gate: {c.name}"))
+    # A fail or error that no check explains still deserves one annotation.
+    if result.verdict != "pass" and not result.failed_checks:
+        lines.append(command("error", result.reason, file=file, title=f"overfit-gate: {result.verdict}"))
+    return lines
+
+
+def emit(result: Result, out_dir: Path, env: Mapping[str, str]) -> None:
+    """Write the summary, outputs and annotations when running in GitHub Actions."""
+    if not in_actions(env):
+        return
+    summary = env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        from gate.report.markdown import render_markdown
+
+        # Rendered from the validated result, never read back from report.md: `publish` may
+        # run on a folder an untrusted job produced, and its report.md could say anything.
+        text = render_markdown(result)
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+    output = env.get("GITHUB_OUTPUT")
+    if output:
+        with open(output, "a", encoding="utf-8") as f:
+            for name, value in outputs(result, out_dir).items():
+                f.write(output_lines(name, value))
+    for line in annotation_lines(result, env):
+        print(line, flush=True)
