@@ -197,3 +197,13 @@ def resolve(
 def environment() -> dict[str, str]:
     """The process environment, read once at the edge and passed inward."""
     return dict(os.environ)
+
+
+def keys_table() -> str:
+    """The Markdown table of keys in the README (a test keeps the two in sync)."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for name, field in Config.model_fields.items():
+        default = "[]" if field.default_factory is not None else field.default
+        shown = "—" if default is None else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        rows.append(f"| `{name.replace('_', '-')}` | {shown} | {field.description} |")
+    return "\n".join(rows)

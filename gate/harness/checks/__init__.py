@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.checks.base import Check, Context, guard, result
+from gate.harness.checks.batch_independence import BatchIndependence
+from gate.harness.checks.causality import Causality
+from gate.harness.checks.finite import Finite
+from gate.harness.checks.grad_flow import GradientFlow
+from gate.harness.checks.init_loss import LossAtInit
+from gate.harness.checks.input_dependence import InputDependence
+from gate.harness.checks.loss_direction import LossDirection
+from gate.harness.checks.param_update import ParametersUpdate
 
-ALL_CHECKS: list[type[Check]] = []
+ALL_CHECKS: list[type[Check]] = [
+    Finite,
+    LossDirection,
+    LossAtInit,
+    GradientFlow,
+    ParametersUpdate,
+    BatchIndependence,
+    Causality,
+    InputDependence,
+]
 
-__all__ = ["ALL_CHECKS", "Check", "Context", "result"]
+__all__ = ["ALL_CHECKS", "Check", "Context", "guard", "result"]

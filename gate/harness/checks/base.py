@@ -61,3 +61,53 @@ class Check:
     def finish(self, ctx: Context) -> list[dict[str, Any]]:
         """After the loop; returns the check's results (usually one)."""
         return []
+
+
+class Guarded(Check):
+    """Runs a check so that a crash inside it (an odd model, an unexpected output type)
+    becomes a ``warn: could not run`` result instead of crashing the gate. Only
+    ``Exception`` is caught: cancellation and interrupts still propagate."""
+
+    def __init__(self, inner: Check) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.modes = inner.modes
+        self.error: str | None = None
+
+    def _call(self, hook: str, *args: Any, default: Any = None) -> Any:
+        if self.error is not None:
+            return default
+        try:
+            return getattr(self.inner, hook)(*args)
+        except Exception as exc:  # any check bug must stay a warning
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            self.error = f"{type(exc).__name__} in {hook}" + (f": {first}" if first else "")
+            return default
+
+    def before(self, ctx: Context) -> None:
+        self._call("before", ctx)
+
+    def on_sync(self, ctx: Context, step: int) -> bool:
+        return bool(self._call("on_sync", ctx, step, default=False))
+
+    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+        out = self._call("finish", ctx, default=[])
+        if self.error is not None:
+            return [result(
+                self.name, "warn", f"could not run: {self.error}",
+                f"the model or batch has a shape this check does not handle; turn it off with "
+                f"skip_checks = [\"{self.name}\"] and report it to overfit-gate",
+            )]
+        return list(out)
+
+
+class _GuardedPerStep(Guarded):
+    def after_backward(self, ctx: Context, step: int) -> None:
+        self._call("after_backward", ctx, step)
+
+
+def guard(check: Check) -> Check:
+    """Wrap ``check``; the per-step hook is only exposed when the check has one, so the
+    loop keeps skipping checks that do not need it."""
+    per_step = type(check).after_backward is not Check.after_backward
+    return (_GuardedPerStep if per_step else Guarded)(check)

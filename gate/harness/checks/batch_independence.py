@@ -1,0 +1,115 @@
+"""batch_independence: in eval mode (BatchNorm on running stats, dropout off) the output
+for sample i must not depend on the input of any other sample. Probed with gradients:
+backprop from sample i's output to every input (to the embedding outputs for token ids)
+and compare the other samples' gradient mass with sample i's own. Catches ``view`` where
+``transpose``/``permute`` was meant, softmax or normalisation over dim 0, and friends.
+Models that mix samples on purpose opt out with ``skip_checks = ["batch_independence"]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gate.harness.batch import batch_size
+from gate.harness.checks import probe
+from gate.harness.checks._util import listing, preserved
+from gate.harness.checks.base import Check, Context, result
+
+NAME = "batch_independence"
+HINT = (
+    "something mixes samples across dim 0 (the batch): a .view/.reshape where .transpose/.permute "
+    "was meant, a softmax/mean/normalisation over dim=0, or statistics computed by hand over the batch. "
+    "If the model mixes samples on purpose, add skip_checks = [\"batch_independence\"]"
+)
+
+
+def sample_mass(g: torch.Tensor) -> torch.Tensor:
+    """Gradient mass per sample (dim 0)."""
+    return g.detach().abs().float().reshape(g.shape[0], -1).sum(dim=1)
+
+
+def leaks(g: torch.Tensor | None, i: int) -> tuple[bool | None, float]:
+    """(does sample i's output depend on other samples through this tensor, ratio)."""
+    if g is None:
+        return None, 0.0
+    m = sample_mass(g)
+    own = float(m[i])
+    m[i] = 0
+    other = float(m.max()) if m.numel() else 0.0
+    if own == 0 and other == 0:
+        return None, 0.0
+    ratio = other / own if own > 0 else float("inf")
+    return ratio > probe.TOL, ratio
+
+
+def as_samples(out: torch.Tensor, n: int) -> torch.Tensor | None:
+    """The output with samples on dim 0 (batch-first, sequence-first, or flattened batch-major)."""
+    if out.dim() >= 1 and out.shape[0] == n:
+        return out
+    if out.dim() >= 2 and out.shape[1] == n:
+        return out.movedim(1, 0)
+    if out.dim() >= 1 and out.shape[0] % n == 0:
+        return out.reshape(n, -1, *out.shape[1:])
+    return None
+
+
+class BatchIndependence(Check):
+    name = NAME
+
+    def before(self, ctx: Context) -> None:
+        self.outcome: dict[str, Any] | None = None
+        self.outcome = self._probe(ctx, final=False)
+
+    def _probe(self, ctx: Context, final: bool) -> dict[str, Any] | None:
+        n = batch_size(ctx.batch)
+        if n is None or n < 2:
+            return result(NAME, "skip", "the batch has fewer than 2 samples")
+        with preserved(ctx.model, ctx.device):
+            ctx.model.eval()
+            p = probe.run(ctx, n)
+            if isinstance(p, str):
+                return result(NAME, "skip", f"could not probe: {p}")
+            out = as_samples(p.output, n)
+            if out is None:
+                return result(NAME, "skip", f"no dim of the output {tuple(p.output.shape)} has the batch size {n}")
+            w = probe.projection(out)
+            seen_signal = False
+            for i in sorted({0, n - 1}):
+                leaf_g, mod_g = p.grads((out[i] * w[i]).sum())
+                checks = [leaks(g, i) for g in leaf_g]
+                bad = [(leaf.label, r) for leaf, (f, r) in zip(p.leaves, checks, strict=True) if f]
+                seen_signal |= any(f is not None for f, _ in checks)
+                if bad:
+                    others = self._others(leaf_g, i)
+                    where = probe.locate([leaks(g, i)[0] for g in mod_g], p.modules, "samples mix")
+                    label, ratio = bad[0]
+                    rtxt = "all of it" if ratio == float("inf") else f"{ratio:.2g}x its own"
+                    return result(
+                        NAME, "fail",
+                        f"in eval mode the output for sample {i} depends on the inputs of samples "
+                        f"{listing(others, 4)} through {label} (cross-sample gradient {rtxt})",
+                        (where + ". " if where else "") + HINT,
+                        sample=i, other_samples=others, where=where, ratio=None if ratio == float("inf") else ratio,
+                    )
+        if not seen_signal:
+            # Zero gradient everywhere (e.g. a zero-initialised head): nothing learned yet;
+            # try again on the trained weights.
+            return None if not final else result(NAME, "skip", "the output has no gradient w.r.t. the inputs")
+        return result(NAME, "pass", f"each sample's output depends only on its own input (probed samples 0 and {n - 1}, eval mode)")
+
+    @staticmethod
+    def _others(grads: list[torch.Tensor | None], i: int) -> list[int]:
+        total: torch.Tensor | None = None
+        for g in grads:
+            if g is not None:
+                m = sample_mass(g)
+                total = m if total is None else total + m
+        if total is None:
+            return []
+        total[i] = 0
+        return [int(j) for j in (total > 0).nonzero().flatten().tolist()]
+
+    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+        outcome = self.outcome or self._probe(ctx, final=True)
+        return [outcome] if outcome else []

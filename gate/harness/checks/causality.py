@@ -1,0 +1,162 @@
+"""causality (when the task declares ``causal_dim``): the output at position t must not
+depend on inputs at positions > t (a missing or wrong causal mask), and the loss must not
+score position t against a token the model already sees there (targets not shifted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gate.harness.batch import batch_size
+from gate.harness.checks import probe
+from gate.harness.checks._util import first_tensor, preserved
+from gate.harness.checks.base import Check, Context, result
+
+NAME = "causality"
+MASK_HINT = (
+    "the attention mask is missing or wrong: each position may attend to itself and the past only "
+    "(torch.triu(ones(T, T), diagonal=1) marks the future as masked; is_causal=True in "
+    "scaled_dot_product_attention), and nothing else (a convolution without left padding, a "
+    "bidirectional RNN, a pooling over time) may look ahead"
+)
+SHIFT_HINT = (
+    "shift the targets by one: inputs = tokens[:, :-1], targets = tokens[:, 1:] (the model sees "
+    "tokens up to t and predicts token t+1)"
+)
+
+
+def time_mass(g: torch.Tensor, sample: int, dim: int) -> torch.Tensor | None:
+    """Gradient mass per position along ``dim`` for one sample, or None if g has no such dim."""
+    if g.dim() <= dim:
+        return None
+    x = g.detach()[sample].abs().float().movedim(dim - 1, 0)
+    return x.reshape(x.shape[0], -1).sum(dim=1)
+
+
+def future_leak(g: torch.Tensor | None, t: int, dim: int, length: int) -> tuple[bool | None, list[int]]:
+    """Does position t of the output depend on positions > t of this tensor? Only tensors
+    whose time axis lines up with the output's (same length, or one longer: the raw token
+    batch before ``[:, :-1]``) are judged; others (downsampled, prefixed) are not."""
+    if g is None:
+        return None, []
+    m = time_mass(g, 0, dim)
+    if m is None or m.shape[0] <= t + 1 or m.shape[0] not in (length, length + 1):
+        return None, []
+    past, future = float(m[: t + 1].sum()), m[t + 1:]
+    if past == 0 and float(future.sum()) == 0:
+        return None, []
+    bad = [t + 1 + int(k) for k in (future > probe.TOL * max(past, 1e-30)).nonzero().flatten().tolist()]
+    return bool(bad), bad
+
+
+class Causality(Check):
+    name = NAME
+
+    def before(self, ctx: Context) -> None:
+        self.results: list[dict[str, Any]] | None = None
+        self.shift_checked = False
+        if ctx.causal_dim is None:
+            self.results = [result(NAME, "skip", "no causal_dim declared (set it for autoregressive models)")]
+            return
+        self.results = self._probe(ctx, final=False)
+
+    def _probe(self, ctx: Context, final: bool) -> list[dict[str, Any]] | None:
+        dim = ctx.causal_dim
+        assert dim is not None
+        if dim < 1:
+            return [result(NAME, "skip", f"causal_dim={dim} is the batch dim; use the time dim (e.g. 1)")]
+        n = batch_size(ctx.batch)
+        if n is None:
+            return [result(NAME, "skip", "could not find the batch size")]
+        with preserved(ctx.model, ctx.device):
+            ctx.model.eval()
+            p = probe.run(ctx, n)
+            if isinstance(p, str):
+                return [result(NAME, "skip", f"could not probe: {p}")]
+            out = p.output
+            if out.dim() <= dim or out.shape[0] != n:
+                return [result(NAME, "skip", f"the output {tuple(out.shape)} has no time dim {dim} after the batch dim")]
+            length = out.shape[dim]
+            w = probe.projection(out)
+            signal = False
+            for t in sorted({0, length // 2}):
+                if t < 0 or t >= length - 1:
+                    continue
+                s = (out[0].select(dim - 1, t) * w[0].select(dim - 1, t)).sum()
+                leaf_g, mod_g = p.grads(s)
+                for leaf, g in zip(p.leaves, leaf_g, strict=True):
+                    flag, future = future_leak(g, t, dim, length)
+                    signal |= flag is not None
+                    if flag:
+                        where = probe.locate([future_leak(mg, t, dim, length)[0] for mg in mod_g], p.modules, "the future leaks in")
+                        return [result(
+                            NAME, "fail",
+                            f"the output at position {t} (dim {dim}) depends on {leaf.label} at later positions "
+                            f"{future[:3]}{'...' if len(future) > 3 else ''}: the model sees the future",
+                            (where + ". " if where else "") + MASK_HINT,
+                            position=t, future_positions=future[:16], where=where,
+                        )]
+            shift = self._target_shift(ctx, p)
+        if shift is not None:
+            return [shift]
+        if not signal:
+            return None if not final else [result(NAME, "skip", "the output has no gradient w.r.t. the inputs")]
+        shifted = "; targets are shifted" if self.shift_checked else ""
+        return [result(NAME, "pass", f"no position depends on later ones along dim {dim}{shifted}")]
+
+    def _target_shift(self, ctx: Context, p: probe.Probe) -> dict[str, Any] | None:
+        """For token models with a cross-entropy-like loss, d loss / d logits is most
+        negative at the target id: read the targets off it and compare them with the ids
+        the model was fed at the same (or an earlier) position."""
+        dim = ctx.causal_dim
+        assert dim is not None
+        tokens = next((leaf.tokens for leaf in p.leaves if leaf.tokens is not None and leaf.tokens.dim() > dim), None)
+        if tokens is None or ctx.loss_fn is None:
+            return None
+        captured: list[torch.Tensor] = []
+
+        def grab(mod: torch.nn.Module, args: Any, out: Any) -> None:
+            t = first_tensor(out)
+            if t is not None and t.requires_grad and not captured:
+                captured.append(t)
+
+        handle = ctx.model.register_forward_hook(grab)
+        try:
+            loss = ctx.loss_fn(ctx.model, ctx.batch)
+        finally:
+            handle.remove()
+        if not captured or not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+            return None
+        logits = captured[0]
+        if logits.dim() != tokens.dim() + 1 or logits.shape[:-1] != tokens.shape:
+            return None
+        (g,) = torch.autograd.grad(loss, [logits], allow_unused=True)
+        if g is None:
+            return None
+        valid = (g < 0).sum(dim=-1) == 1  # exactly one pulled-up class: a target
+        target = g.argmin(dim=-1)
+        seen: dict[int, float] = {}
+        for lag in (0, 1, -1):  # target[t] == tokens[t - lag]
+            a = target.narrow(dim, max(lag, 0), target.shape[dim] - abs(lag))
+            b = tokens.narrow(dim, max(-lag, 0), tokens.shape[dim] - abs(lag))
+            v = valid.narrow(dim, max(lag, 0), valid.shape[dim] - abs(lag))
+            if int(v.sum()) == 0:
+                return None
+            seen[lag] = float(((a == b) & v).sum()) / float(v.sum())
+        self.shift_checked = True
+        lag = max((0, 1), key=lambda k: seen[k])
+        if seen[lag] >= 0.9 and seen[-1] <= 0.5:
+            which = "the same position" if lag == 0 else "the previous position"
+            return result(
+                NAME, "fail",
+                f"the loss scores position t against the token the model is fed at {which} "
+                f"({seen[lag]:.0%} of targets), not the next one: it can copy instead of predict",
+                SHIFT_HINT, match_same=seen[0], match_previous=seen[1], match_next=seen[-1],
+            )
+        return None
+
+    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+        if self.results is None:
+            self.results = self._probe(ctx, final=True)
+        return self.results or []

@@ -1,0 +1,122 @@
+"""input_dependence (Karpathy's input-independent baseline): overfit the same batch again
+with the model's inputs zeroed. If that reaches the target just as well, the loss does not
+depend on the input: targets computed from the model's own output, a loss that ignores
+the prediction, labels leaked through something other than the inputs.
+
+The inputs are zeroed at the model's door (a forward pre-hook on the model), so targets
+stored in the same tensor as the inputs (a language model's token batch) stay intact.
+Without its input the model learns along another path (only biases see a gradient at
+first), so the zeroed run may take up to twice the steps the real run needed to reach
+its target; it stops as soon as it falls clearly behind the real curve slowed down by
+that factor, which on a healthy pipeline is the first sync."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from gate.harness.batch import get_inputs, replace_inputs
+from gate.harness.checks.base import Check, Context, result
+from gate.harness.verdict import Monitor, fmt
+
+NAME = "input_dependence"
+SLOWDOWN = 2  # the zeroed run may need this many times the real run's steps
+BEHIND = 0.25  # stop once it trails the slowed-down real curve by this fraction of the gap
+STALL = 0.01  # ... or improved by less than this fraction of the gap over one sync window
+
+
+def zeroed(x: Any) -> Any:
+    return torch.zeros_like(x) if isinstance(x, torch.Tensor) else x
+
+
+class _Tracker(Check):
+    """Stops the zeroed run once it is clearly behind the real one, slowed down SLOWDOWN x."""
+
+    name = "input_dependence.tracker"
+
+    def __init__(self, real: list[float | None], gap: float) -> None:
+        self.best_real: list[float] = []
+        best = float("inf")
+        for v in real:
+            best = min(best, v) if v is not None else best
+            self.best_real.append(best)
+        self.gap = gap
+        self.behind = False
+
+    def on_sync(self, ctx: Context, step: int) -> bool:
+        mine = [v for v in ctx.losses if v is not None]
+        if not mine:
+            return False
+        ref = self.best_real[max(1, min(step // SLOWDOWN, len(self.best_real))) - 1]
+        window = max(1, ctx.spec.sync_every)
+        earlier = min(mine[:-window]) if len(mine) > window else mine[0]
+        stalled = earlier - min(mine) < STALL * self.gap  # the no-input plateau (label entropy)
+        self.behind = min(mine) > ref + BEHIND * self.gap or stalled
+        return self.behind
+
+
+class InputDependence(Check):
+    name = NAME
+
+    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+        from gate.harness.loop import train  # the loop imports checks.base; import late
+
+        mon = ctx.monitor
+        if ctx.make_fresh is None:
+            return [result(NAME, "skip", "needs a fresh model for a second run (task mode)")]
+        if mon.target_step is None or mon.target is None or mon.first is None:
+            return [result(NAME, "skip", "the real run did not reach its target, so there is nothing to compare")]
+        budget = SLOWDOWN * (mon.target_step + 1)
+        model, batch, loss_fn, opt = ctx.make_fresh()
+        fired = [0]
+
+        def zero_inputs(mod: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            fired[0] += 1
+            return tuple(zeroed(a) for a in args), {k: zeroed(v) for k, v in kwargs.items()}
+
+        handle = model.register_forward_pre_hook(zero_inputs, with_kwargs=True)
+        monitor = Monitor(steps=budget, target_loss=mon.target, floor=mon.floor, confirm_steps=1,
+                          divergence_factor=1e9, patience=budget + 1)
+        sub = type(ctx)(
+            spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))), model=model, batch=batch, loss_fn=loss_fn, optimizer=opt, forward=ctx.forward,
+            input_keys=ctx.input_keys, device=ctx.device, monitor=monitor, mode=ctx.mode,
+        )
+        tracker = _Tracker(ctx.losses, mon.first - mon.target)
+        try:
+            # Probe one forward first: if the loss never calls the model's own forward the
+            # pre-hook cannot zero anything; zero the batch inputs instead when they are
+            # separate from the targets.
+            with torch.no_grad():
+                loss_fn(model, batch)
+            if fired[0] == 0:
+                handle.remove()
+                if not ctx.input_keys:
+                    return [result(NAME, "skip", "the loss does not call the model's forward, and the batch has no separate inputs to zero")]
+                sub.batch = replace_inputs(batch, ctx.input_keys, [zeroed(x) for x in get_inputs(batch, ctx.input_keys)])
+            outcome = train(sub, monitor, [tracker])
+        except Exception as exc:  # e.g. zero lengths for a packed sequence: not a verdict on the pipeline
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return [result(NAME, "skip", f"the model cannot run with zeroed inputs ({type(exc).__name__}: {first})",
+                           "opt out with skip_checks = [\"input_dependence\"] to silence this")]
+        finally:
+            handle.remove()
+        curve = outcome.losses
+        data: dict[str, Any] = {"losses": curve, "steps": outcome.steps, "budget": budget, "target": mon.target}
+        if monitor.target_step is not None:
+            return [result(
+                NAME, "fail",
+                f"with every model input zeroed the loss still reached the target {fmt(mon.target)} "
+                f"(step {monitor.target_step}; the real run needed {mon.target_step}): the loss does not depend on the input",
+                "the targets or the loss come from something other than the inputs: labels computed from the "
+                "model's own output (e.g. y = model(x).argmax()), a loss that ignores the prediction, or the "
+                "forward ignores its input",
+                **data,
+            )]
+        best = monitor.best
+        return [result(
+            NAME, "pass",
+            f"with the inputs zeroed the loss stayed at {fmt(best)} (real run: target {fmt(mon.target)} at step {mon.target_step})",
+            **data,
+        )]

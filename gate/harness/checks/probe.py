@@ -1,0 +1,133 @@
+"""Gradient probes for the dependency checks (batch independence, causality).
+
+One forward pass in eval mode with differentiable stand-ins for the inputs: float inputs
+are cloned with ``requires_grad``; integer inputs (token ids) cannot carry a gradient, so
+the outputs of the ``nn.Embedding`` layers that consume them are swapped for leaf tensors.
+Every submodule's output is recorded too, so a dependency that should not exist can be
+traced to the place it enters: the last module whose output still carries it, and the
+first one after it whose output no longer does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gate.harness.batch import get_inputs, replace_inputs
+from gate.harness.checks._util import first_tensor
+from gate.harness.checks.base import Context
+
+TOL = 1e-3  # relative: cross-sample / future gradient mass over the legitimate mass
+
+
+@dataclass
+class Leaf:
+    label: str
+    tensor: torch.Tensor  # requires grad; dim 0 = samples
+    tokens: torch.Tensor | None = None  # the ids an embedding leaf was looked up from
+
+
+@dataclass
+class Probe:
+    output: torch.Tensor
+    leaves: list[Leaf]
+    modules: list[tuple[str, str, torch.Tensor]] = field(default_factory=list)  # name, type, output
+
+    def grads(self, scalar: torch.Tensor) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
+        """Gradients of ``scalar`` w.r.t. the leaves and the recorded module outputs."""
+        targets = [leaf.tensor for leaf in self.leaves] + [t for _, _, t in self.modules]
+        got = torch.autograd.grad(scalar, targets, retain_graph=True, allow_unused=True)
+        return list(got[: len(self.leaves)]), list(got[len(self.leaves):])
+
+
+def run(ctx: Context, n_samples: int) -> Probe | str:
+    """Forward ``ctx.batch`` with differentiable inputs. Call inside ``preserved()`` with the
+    model already in eval mode. Returns a reason string when there is nothing to probe."""
+    model, batch = ctx.model, ctx.batch
+    keys = ctx.input_keys
+    inputs = get_inputs(batch, keys)
+    leaves: list[Leaf] = []
+    new: list[Any] = []
+    for k, x in zip(keys or ["batch"], inputs, strict=False):
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 1 and x.shape[0] == n_samples:
+            y = x.detach().clone().requires_grad_(True)
+            leaves.append(Leaf(f"input `{k}`", y))
+            new.append(y)
+        else:
+            new.append(x)
+    probe_batch = replace_inputs(batch, keys, new) if leaves else batch
+    id_storages = {x.untyped_storage().data_ptr() for x in inputs if isinstance(x, torch.Tensor) and not x.is_floating_point()}
+    modules: list[tuple[str, str, torch.Tensor]] = []
+    handles = []
+
+    def swap(name: str) -> Callable[..., Any]:
+        def hook(mod: torch.nn.Module, args: tuple[Any, ...], out: Any) -> Any:
+            idx = args[0] if args else None
+            if not (isinstance(idx, torch.Tensor) and isinstance(out, torch.Tensor) and out.is_floating_point()):
+                return None
+            from_batch = idx.untyped_storage().data_ptr() in id_storages
+            # Position/type tables are looked up with ids that are not per-sample: leave them.
+            if not (from_batch or (idx.dim() >= 2 and idx.shape[0] == n_samples)) or out.shape[0] != n_samples:
+                return None
+            leaf = out.detach().requires_grad_(True)
+            leaves.append(Leaf(f"embedding `{name}`", leaf, tokens=idx))
+            return leaf
+
+        return hook
+
+    def record(name: str) -> Callable[..., None]:
+        def hook(mod: torch.nn.Module, args: tuple[Any, ...], out: Any) -> None:
+            t = first_tensor(out)
+            if t is not None and t.requires_grad and t.dim() >= 1 and t.shape[0] == n_samples:
+                modules.append((name, type(mod).__name__, t))
+
+        return hook
+
+    try:
+        for name, mod in model.named_modules():
+            if isinstance(mod, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
+                handles.append(mod.register_forward_hook(swap(name)))
+            elif name:
+                handles.append(mod.register_forward_hook(record(name)))
+        out = first_tensor(ctx.forward(model, probe_batch))
+    finally:
+        for h in handles:
+            h.remove()
+    if out is None:
+        return "the model output has no floating-point tensor"
+    if not leaves:
+        return "no input reaches the model as a float tensor or through an nn.Embedding"
+    if not out.requires_grad:
+        return "the model output does not depend on any input through autograd"
+    return Probe(out, leaves, modules)
+
+
+def locate(flags: list[bool | None], modules: list[tuple[str, str, torch.Tensor]], what: str) -> str:
+    """Where ``what`` enters: between the last module whose output is still affected
+    (flag True) and the first unaffected one after it. Containers finish after their
+    children, so "between a child and its parent" reads as "inside the parent"."""
+    known = [(k, f) for k, f in enumerate(flags) if f is not None]
+    if not known:
+        return ""
+    dirty = [k for k, f in known if f]
+    if not dirty:
+        name, kind, _ = modules[known[0][0]]
+        return f"{what} before `{name}` ({kind}) runs: look at the code that prepares its input"
+    last = dirty[-1]
+    after = next((k for k, f in known if k > last and not f), None)
+    a_name, a_kind, _ = modules[last]
+    if after is None:
+        return f"{what} after `{a_name}` ({a_kind}): look at the code that uses its output"
+    b_name, b_kind, _ = modules[after]
+    if a_name.startswith(b_name + "."):
+        return f"{what} inside `{b_name}` ({b_kind}), after `{a_name}` ({a_kind})"
+    return f"{what} between `{a_name}` ({a_kind}) and `{b_name}` ({b_kind}), or inside `{b_name}`"
+
+
+def projection(t: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Fixed random weights: a plain sum can cancel (softmax rows sum to 1) and hide a dependency."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(t.shape, generator=gen).to(device=t.device, dtype=t.dtype)
