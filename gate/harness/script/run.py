@@ -1,0 +1,126 @@
+"""Script mode end to end: instrument torch, run the user's script as ``__main__``, restore
+torch, and turn what was seen into the same result dictionary task mode produces."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from gate.harness.checks.base import result
+from gate.harness.loop import LoopOutcome
+from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
+from gate.harness.script import command
+from gate.harness.script.grad_checks import SCRIPT_CHECKS
+from gate.harness.script.patches import Patcher, install
+from gate.harness.script.rerun import NAME, input_dependence
+from gate.harness.script.session import Session, StopScript
+from gate.harness.spec import Spec
+
+
+def run_script(spec: Spec, started: float) -> dict[str, Any]:
+    target = command.parse(spec.command)
+    seed_everything(spec.seed)
+    monitor = make_monitor(spec, None)
+    checks = active_checks(spec, "script") + [c() for c in SCRIPT_CHECKS if spec.enabled(c.name)]
+    session = Session(spec, monitor, checks, log)
+    log(
+        f"overfit-gate harness: script {target.describe()} {' '.join(target.args)}  torch {torch.__version__}  "
+        f"seed {spec.seed}  pin {spec.pin}  steps {spec.steps}"
+    )
+    ended = "stopped"
+    exit_code: Any = None
+    patcher = Patcher()
+    try:
+        install(session, patcher, pin_loaders=spec.pin in ("auto", "dataloader"))
+        try:
+            command.run(target)
+            ended = "returned"
+        except StopScript:
+            pass
+        except SystemExit as exc:
+            exit_code = exc.code
+            ended = "stopped" if session.stopping else "exited"
+        except Exception:
+            if not session.stopping:  # a crash after our stop (cleanup code) does not change the verdict
+                raise
+    finally:
+        patcher.restore()
+    return _result(spec, session, started, ended, exit_code, target)
+
+
+def _error(session: Session, started: float, kind: str, reason: str) -> dict[str, Any]:
+    return {
+        "verdict": "error",
+        "reason": reason,
+        "error": {"type": kind, "message": reason, "traceback": ""},
+        "steps": session.step,
+        "losses": session.losses,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "mode": "script",
+        "pinning": session.pinning or None,
+    }
+
+
+def _result(
+    spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
+) -> dict[str, Any]:
+    if ended == "exited" and exit_code not in (None, 0):
+        return _error(session, started, "ScriptExit", f"the training script exited with code {exit_code!r} after {session.step} steps")
+    if session.backwards == 0:
+        if session.loss_problem:
+            return _error(session, started, "LossNotFound", f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on")
+        return _error(
+            session, started, "NoBackward",
+            "the training script never called .backward(), so there is no loss to watch "
+            f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times); "
+            "is this the training entry point, and does it train with loss.backward()?",
+        )
+    if session.step == 0:
+        return _error(
+            session, started, "NoOptimizerStep",
+            f"the script called .backward() {session.backwards} times but optimizer.step() never ran on an optimizer "
+            "holding the model's parameters (a custom optimizer that is not a torch.optim.Optimizer?)",
+        )
+    if not session.stopping:
+        session.sync()  # the losses still on the device
+    decided = session.monitor.decision is not None
+    outcome = LoopOutcome(session.monitor.finish(), session.step, session.losses, time.perf_counter() - session.t0, session.stopped_by)
+    checks = _finish_checks(session)
+    if spec.enabled(NAME):  # task mode's version needs a fresh model; here the script makes it again
+        checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
+    verdict, reason = decide(outcome, checks, spec.fail_on_warn)
+    if not session.stopping and not decided:
+        how = "returned" if ended == "returned" else f"called sys.exit({exit_code!r})" if exit_code is not None else "called sys.exit()"
+        reason = (
+            f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
+            "(let it run for more epochs or steps, or lower --steps)"
+        )
+    return loss_fields(outcome, session.monitor) | {
+        "verdict": verdict,
+        "reason": reason,
+        "checks": checks,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "device": str(session.device),
+        "mode": "script",
+        "pinning": session.pinning,
+        "command": list(spec.command),
+    }
+
+
+def _finish_checks(session: Session) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for c in session.checks:
+        if session.ctx is None:
+            out.append(result(c.name, "skip", "no top-level module with trainable parameters was found to run this check on"))
+            continue
+        error = session.check_errors.get(c.name)
+        if error is None:
+            try:
+                out.extend(c.finish(session.ctx))
+                continue
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        out.append(result(c.name, "skip", f"this check could not run in script mode ({error})"))
+    return out

@@ -1,0 +1,230 @@
+"""The state of one gated script run, fed by the patches: losses from backward, steps from
+``optimizer.step()``, the verdict monitor and the checks. It raises ``StopScript`` once the
+outcome is known, which ends the script from inside its own loop."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from gate.harness.checks.base import Check, Context
+from gate.harness.loop import _overrides, _progress_line
+from gate.harness.script.context import build_context, pinning_sentence
+from gate.harness.script.grad_checks import ScriptCheck
+from gate.harness.script.pinning import LoaderPins, ModuleTracker
+from gate.harness.spec import Spec
+from gate.harness.verdict import Monitor
+
+
+class StopScript(BaseException):
+    """The verdict is known. A BaseException, so the script's own ``except Exception``
+    cannot swallow it; caught by the runner at the top."""
+
+
+class Session:
+    def __init__(self, spec: Spec, monitor: Monitor, checks: list[Check], log: Callable[[str], None]) -> None:
+        self.spec, self.monitor, self.checks, self.log = spec, monitor, checks, log
+        self.loaders = LoaderPins()
+        self.modules = ModuleTracker()
+        self.pin = spec.pin
+        self.pinning = ""  # how the batch was pinned, decided at the first backward
+        self.call_depth = 0  # nesting of module calls; 0 means outside any module
+        self.quiet = False  # our own checks are running: instrumentation passes through
+        self.in_backward = False
+        self.stopping = False
+        self.stopped_by: str | None = None
+        self.backwards = 0
+        self.loss_problem: str | None = None
+        self.unmatched_steps = 0  # optimizer steps with no backward before them
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []
+        self.ctx: Context | None = None
+        self.device = torch.device("cpu")
+        self.check_errors: dict[str, str] = {}
+        self.scaled: tuple[torch.Tensor, torch.Tensor] | None = None  # last GradScaler.scale output and its scale
+        self.losses: list[float | None] = []
+        self.step = 0
+        self._step_backwards = 0
+        self._pending_loss: torch.Tensor | None = None
+        self._buf: torch.Tensor | None = None
+        self._pending = 0
+        self._next_log = 0
+        self.t0 = time.perf_counter()
+        self._per_step = [c for c in checks if _overrides(c, "after_backward")]
+        self._syncing = [c for c in checks if _overrides(c, "on_sync")]
+        self._script = [c for c in checks if isinstance(c, ScriptCheck)]
+
+    # ---- helpers
+    @contextmanager
+    def quietly(self) -> Iterator[None]:
+        previous, self.quiet = self.quiet, True
+        try:
+            yield
+        finally:
+            self.quiet = previous
+
+    def _call(self, check: Check, hook: str, *args: Any) -> Any:
+        """A check that cannot run in script mode is reported as skipped, not fatal."""
+        if check.name in self.check_errors:
+            return None
+        try:
+            with self.quietly():
+                return getattr(check, hook)(*args)
+        except StopScript:
+            raise
+        except Exception as exc:
+            self.check_errors[check.name] = f"{type(exc).__name__}: {exc}"
+            self.log(f"overfit-gate: check {check.name} could not run in script mode ({self.check_errors[check.name]})")
+            return None
+
+    def _stop(self) -> None:
+        self.stopping = True
+        raise StopScript()
+
+    def optimizer_created(self, opt: torch.optim.Optimizer) -> None:
+        self._optimizers.append(weakref.ref(opt))
+
+    def _held(self, opt: torch.optim.Optimizer) -> set[int]:
+        return {id(p) for g in opt.param_groups for p in g["params"]}
+
+    # ---- backward
+    def around_backward(self, tensors: list[torch.Tensor], run: Callable[[], Any]) -> Any:
+        if self.in_backward or self.quiet:
+            return run()
+        if self.stopping:
+            raise StopScript()  # the script swallowed our stop: stop again
+        self.in_backward = True
+        try:
+            loss = self._loss_of(tensors)
+            first_in_step = self._step_backwards == 0
+            if loss is not None:
+                self._before_backward(loss, first_in_step)
+            out = run()
+            if loss is not None and self.ctx is not None:
+                for sc in self._script:
+                    self._call(sc, "grads_after_backward", self.ctx, self.step)
+                if first_in_step:
+                    for c in self._per_step:
+                        self._call(c, "after_backward", self.ctx, self.step)
+            return out
+        finally:
+            self.in_backward = False
+
+    def _loss_of(self, tensors: list[torch.Tensor]) -> torch.Tensor | None:
+        if tensors and all(t.numel() == 1 and t.requires_grad for t in tensors):
+            total = self._unscaled(tensors[0])
+            for t in tensors[1:]:
+                total = total + self._unscaled(t).to(total.device)
+            return total
+        shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+        self.loss_problem = f".backward() was called on a tensor of shape {shapes}, not on a scalar loss"
+        return None
+
+    def _unscaled(self, t: torch.Tensor) -> torch.Tensor:
+        value = t.detach().float().reshape(())
+        if self.scaled is not None and self.scaled[0] is t:
+            # Divided now, on the device: scaler.update() later changes the scale in place.
+            value = value / self.scaled[1].to(value.device).float()
+            self.scaled = None
+        return value
+
+    def _before_backward(self, loss: torch.Tensor, first_in_step: bool) -> None:
+        self.backwards += 1
+        if self.backwards == 1:
+            self.device = loss.device
+            self._first_backward()
+        if first_in_step and self.ctx is not None:
+            for c in self._script:
+                self._call(c, "before_backward", self.ctx, self.step)
+        self._pending_loss = loss if self._pending_loss is None else self._pending_loss + loss
+        self._step_backwards += 1
+
+    def _first_backward(self) -> None:
+        held: set[int] | None = None
+        live = [o for o in (r() for r in self._optimizers) if o is not None]
+        if live:
+            held = set().union(*(self._held(o) for o in live))
+        top = self.modules.choose(held)
+        if top is not None and live:
+            mine = {id(p) for p in top.parameters()}
+            best = max(live, key=lambda o: len(self._held(o) & mine))
+            self.optimizer = best if self._held(best) & mine else None  # else adopted at its first step
+        self._decide_pinning()
+        if self.optimizer is not None:
+            self._start_checks()
+
+    def _decide_pinning(self) -> None:
+        if self.pin in ("auto", "module") and not (self.pin == "auto" and self.loaders.used) and self.modules.replayable:
+            self.modules.replay = True
+        self.pinning = pinning_sentence(self)
+
+    def _start_checks(self) -> None:
+        assert self.optimizer is not None
+        self.ctx = build_context(self, self.optimizer)
+        if self.ctx is not None:
+            for c in self.checks:
+                self._call(c, "before", self.ctx)
+
+    # ---- optimizer.step()
+    def after_step(self, opt: torch.optim.Optimizer) -> None:
+        if self.quiet or self.in_backward:
+            return
+        if self.stopping:
+            raise StopScript()
+        if self._pending_loss is None:
+            self.unmatched_steps += 1
+            return
+        if self.optimizer is None:
+            top = self.modules.top
+            if top is not None and not self._held(opt) & {id(p) for p in top.parameters()}:
+                return  # another optimizer (a GAN's second one, say)
+            self.optimizer = opt
+            self._start_checks()
+        elif opt is not self.optimizer:
+            return
+        self._record(self._pending_loss)
+        self._pending_loss = None
+        self._step_backwards = 0
+        if self.ctx is not None:
+            self.ctx.step = self.step
+            for c in self._script:
+                self._call(c, "after_step", self.ctx, self.step)
+        m = self.monitor
+        if (self._pending == max(1, self.spec.sync_every) or self.step in (m.budget, m.limit)) and self.sync():
+            self._stop()
+
+    def _record(self, loss: torch.Tensor) -> None:
+        if self._buf is None:
+            self._buf = torch.empty(max(1, self.spec.sync_every), dtype=torch.float32, device=loss.device)
+        self._buf[self._pending] = loss.to(self._buf.device)
+        self._pending += 1
+        self.step += 1
+
+    def sync(self) -> bool:
+        """Read the pending losses back (the only host sync); True when the run should stop."""
+        if not self._pending or self._buf is None:
+            return self.monitor.decision is not None
+        values = self._buf[: self._pending].tolist()
+        self._pending = 0
+        self.losses.extend(v if v == v and abs(v) != float("inf") else None for v in values)
+        m = self.monitor
+        decision = m.feed(values)
+        if self.ctx is not None:
+            self.ctx.losses = self.losses
+        if self.step - 1 >= self._next_log or decision is not None:
+            self.log(_progress_line(self.step, m, values[-1]))
+            while self._next_log <= self.step - 1:
+                self._next_log += self.spec.log_every
+        if decision is not None:
+            return True
+        if self.ctx is not None:
+            for c in self._syncing:
+                if self._call(c, "on_sync", self.ctx, self.step):
+                    self.stopped_by = c.name
+                    return True
+        return self.step >= m.limit or (self.step >= m.budget and not m.confirming)
