@@ -5,7 +5,7 @@ ARG BASE=overfit-gate-test/python:3.11-bookworm
 FROM ${BASE}
 COPY wheels /tmp/wheels
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels torch==2.13.0 \
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels torch==2.13.0 numpy \
  && rm -rf /tmp/wheels
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1
 CMD ["python"]

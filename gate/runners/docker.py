@@ -1,0 +1,213 @@
+"""The docker runner: the harness in the user's training image, as a sibling container
+started through the Docker socket, with at most one GPU, no network by default and none of
+our credentials. The container is always removed: at exit, timeout, error or cancellation.
+
+Inside the container:
+  /overfit-gate/gate/   the harness (copied in before start; torch + stdlib only)
+  /overfit-gate/out/    the out folder (bind mount): spec.json in, result.json + loss.csv out
+  <workdir>             the project, mounted at the same path the gate sees it at
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from gate.errors import RunnerError
+from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
+from gate.runners.docker_paths import PathMap
+from gate.runners.docker_setup import connect, device_requests, ensure_image, gpu_error, harness_archive, is_gpu_error
+from gate.runners.process import Tail, pump
+
+ROOT = "/overfit-gate"
+OUT = f"{ROOT}/out"
+LABEL = "dev.overfit-gate.run"
+STOP_GRACE_S = 5  # SIGTERM lets the harness write a 'cancelled' result before SIGKILL
+POLL_S = 0.25
+
+
+class DockerRunner:
+    name = "docker"
+
+    def __init__(self, **host_config: Any) -> None:
+        # Extra create() arguments (e.g. mem_limit) for tests and embedders; not a config key.
+        self.host_config = host_config
+
+    def run(self, job: Job, log: LogSink) -> Outcome:
+        cfg = job.config
+        gpus = str(getattr(cfg, "gpus", "1"))
+        devices = device_requests(gpus)
+        client = connect(job.env)
+        try:
+            image = ensure_image(client, cfg, job.workdir, log)
+            return self._run(client, image, devices, gpus, job, log)
+        finally:
+            client.close()
+
+    def _run(self, client: Any, image: str, devices: list[Any], gpus: str, job: Job, log: LogSink) -> Outcome:
+        import docker.errors
+        from docker.types import Mount
+
+        paths = PathMap.detect(client)
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        (job.out_dir / SPEC_FILE).write_text(json.dumps(dict(job.spec, out=OUT), indent=2))
+        user = _user(job.workdir, job.out_dir)
+        python = getattr(job.config, "python", None)
+        spec = f"{OUT}/{SPEC_FILE}"
+        # Images ship `python`, `python3` or both; a shell picks one unless `python` names it.
+        command = (
+            [python, "-m", "gate.harness", "--spec", spec]
+            if python
+            else ["/bin/sh", "-c", 'exec "$(command -v python || command -v python3)" -m gate.harness --spec "$0"', spec]
+        )
+        mounts = [
+            Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind"),
+            Mount(target=OUT, source=paths.host(job.out_dir), type="bind"),
+        ]
+        stop = threading.Event()
+        cancelled: list[int] = []
+
+        def _cancel(signum: int, frame: FrameType | None) -> None:
+            cancelled.append(signum)
+            stop.set()
+
+        # Installed before the container exists, so a cancel can never leave one behind.
+        previous = _install(_cancel)
+        try:
+            try:
+                container = client.containers.create(
+                    image,
+                    entrypoint=command,
+                    command=[],
+                    working_dir=str(job.workdir),
+                    mounts=mounts,
+                    environment=_environment(client, image, user),
+                    network_mode=None if getattr(job.config, "network", False) else "none",
+                    device_requests=devices or None,
+                    user=user,
+                    init=True,  # forwards SIGTERM to the harness and reaps what the training code forks
+                    labels={LABEL: getattr(job.config, "name", "overfit-gate")},
+                    **self.host_config,
+                )
+            except docker.errors.APIError as exc:
+                raise RunnerError(f"could not create the training container from {image}: {exc.explanation or exc}") from None
+            try:
+                container.put_archive("/", harness_archive(ROOT.lstrip("/")))
+                if stop.is_set():
+                    return Outcome(exit_code=None, cancelled=True)
+                try:
+                    container.start()
+                except docker.errors.APIError as exc:
+                    if devices and is_gpu_error(exc):
+                        raise gpu_error(gpus, exc) from None
+                    raise RunnerError(f"the training container did not start: {exc.explanation or exc}") from None
+                log(f"overfit-gate: running in {image} (container {container.short_id}, gpus={gpus}, "
+                    f"network={'on' if getattr(job.config, 'network', False) else 'off'})")
+                outcome = self._supervise(container, job, log, stop)
+                outcome.cancelled = bool(cancelled)
+                return outcome
+            finally:
+                _remove(container)
+        finally:
+            _restore(previous)
+
+    def _supervise(self, container: Any, job: Job, log: LogSink, stop: threading.Event) -> Outcome:
+        tail = Tail()
+        reader = pump(_lines(container.logs(stream=True, follow=True)), log, tail)
+        deadline = time.monotonic() + job.timeout
+        timed_out = False
+        # Poll rather than block in wait(): a signal handler can then end the loop at once.
+        while True:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                break
+            if stop.is_set():
+                log("overfit-gate: cancelled, stopping the training container")
+                container.stop(timeout=STOP_GRACE_S)
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                log(f"overfit-gate: timeout after {job.timeout:g}s, stopping the run")
+                container.stop(timeout=STOP_GRACE_S)
+                break
+            stop.wait(POLL_S)
+        container.reload()
+        reader.join(timeout=5)
+        state = container.attrs.get("State", {})
+        code = state.get("ExitCode")
+        if state.get("OOMKilled") and not timed_out and not stop.is_set():
+            return Outcome(
+                exit_code=code,
+                log_tail=tail.text(),
+                error="the training container was killed for running out of memory (OOMKilled); "
+                "use a smaller batch or model for the gate, or give the container more memory",
+                error_type="OutOfMemory",
+            )
+        return Outcome(exit_code=code, timed_out=timed_out, log_tail=tail.text())
+
+
+def _user(workdir: Path, out_dir: Path) -> str:
+    """Run as whoever owns the files: output must not end up root-owned in the workspace.
+    As root (a container action), that is the workspace's owner (the runner's user)."""
+    if os.geteuid() != 0:
+        return f"{os.getuid()}:{os.getgid()}"
+    st = workdir.stat()
+    if st.st_uid != 0:
+        # The out folder was created by us (root); hand it to the user the container runs as.
+        for p in (out_dir, *out_dir.iterdir()):
+            os.chown(p, st.st_uid, st.st_gid)
+    return f"{st.st_uid}:{st.st_gid}"
+
+
+def _environment(client: Any, image: str, user: str) -> dict[str, str]:
+    """Only what the harness needs: never the controller's environment (tokens, GITHUB_*)."""
+    image_env = dict(
+        e.split("=", 1) for e in (client.images.get(image).attrs.get("Config", {}).get("Env") or []) if "=" in e
+    )
+    env = {
+        "PYTHONPATH": ":".join(filter(None, [ROOT, image_env.get("PYTHONPATH", "")])),
+        "PYTHONUNBUFFERED": "1",
+        "OVERFIT_GATE_RUNNER": "docker",
+    }
+    if not user.startswith("0:"):
+        # An arbitrary uid has no home in the image; caches (torch, matplotlib) need one.
+        env["HOME"] = "/tmp"
+    return env
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The log stream yields arbitrary chunks; the log sink wants lines."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *done, pending = pending.split(b"\n")
+        yield from done
+    if pending:
+        yield pending
+
+
+def _remove(container: Any) -> None:
+    try:
+        container.remove(force=True)
+    except Exception as exc:  # already gone is fine; anything else must not hide the result
+        if getattr(getattr(exc, "response", None), "status_code", None) != 404:
+            print(f"overfit-gate: warning: could not remove container {container.short_id}: {exc}", flush=True)
+
+
+def _install(handler: Any) -> dict[int, Any] | None:
+    # A cancelled workflow sends SIGINT then SIGTERM (docker run forwards both to us).
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore(previous: dict[int, Any] | None) -> None:
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler)
