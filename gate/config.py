@@ -39,7 +39,7 @@ class Config(BaseModel):
     entrypoint: str | None = Field(None, description="Task mode: `path/to/file.py:function` returning the task mapping.")
     command: list[str] | None = Field(None, description="Script mode: the training command, e.g. `python train.py --lr 3e-4`.")
     working_directory: str = Field(".", description="Folder the pipeline runs in; relative paths resolve against it.")
-    python: str | None = Field(None, description="Interpreter of the training environment for the local runner (default: the gate's own).")
+    python: str | None = Field(None, description="Python of the training environment: for the local runner (default: the gate's own), or inside the image for the docker runner (default: `python`, else `python3`).")
 
     # Overfit loop and verdict
     steps: int = Field(500, ge=1, description="Step budget; fail if the target is not reached within it.")
@@ -89,6 +89,18 @@ class Config(BaseModel):
         # From env vars and action inputs: comma- or newline-separated.
         if isinstance(v, str):
             return [p.strip() for p in v.replace("\n", ",").split(",") if p.strip()]
+        return v
+
+    @field_validator("skip_checks")
+    @classmethod
+    def _known_checks(cls, v: list[str]) -> list[str]:
+        from gate.harness.spec import CHECK_NAMES
+
+        for name in v:
+            if name not in CHECK_NAMES:
+                close = difflib.get_close_matches(name, CHECK_NAMES, n=1, cutoff=0.6)
+                hint = f" (did you mean `{close[0]}`?)" if close else ""
+                raise ValueError(f"unknown check {name!r}{hint}; checks: {', '.join(CHECK_NAMES)}")
         return v
 
     @field_validator("gpus", mode="before")

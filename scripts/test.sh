@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (venv, pinned CPU torch, dev and
-# integration extras), lints, type-checks and runs pytest. Docker tests start their own
-# engine (scripts/docker-engine.sh) from the test setup. Extra args go to pytest.
+# integration extras, a Docker engine and the locally built test images), lints,
+# type-checks and runs pytest. Extra args go to pytest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$(bash "$ROOT/scripts/setup-env.sh" dev,integrations | tail -n 1)"
 cd "$ROOT"
-echo "== ruff"; "$VENV/bin/ruff" check gate tests benchmarks examples
+echo "== ruff"; "$VENV/bin/ruff" check gate tests benchmarks examples scripts
 echo "== mypy"; "$VENV/bin/mypy" gate
+if [ "${OVERFIT_GATE_SKIP_DOCKER:-0}" != "1" ]; then
+  echo "== docker engine and test images"
+  bash scripts/docker-engine.sh start
+  trap 'bash scripts/docker-engine.sh stop' EXIT   # stops dockerd only if we started it
+  bash scripts/build-test-images.sh
+fi
 echo "== pytest"
-exec "$VENV/bin/python" -m pytest "$@"
+"$VENV/bin/python" -m pytest "$@"

@@ -113,7 +113,7 @@ def test_hang_kills_the_whole_process_group(tmp_path: Path) -> None:
 
 
 def test_missing_entrypoint_file_is_usage_error(gate_cli) -> None:
-    code, result, output = gate_cli("run", "--entrypoint", "nope/missing.py:make_task")
+    code, _result, output = gate_cli("run", "--entrypoint", "nope/missing.py:make_task")
     assert code == 2
     assert "not found" in output and "working-directory" in output
 

@@ -164,11 +164,14 @@ def test_missing_image(gate_cli, docker_images: Images, ws: Path) -> None:
 
 def test_no_daemon(gate_cli, ws: Path, tmp_path: Path) -> None:
     # Needs no engine: a socket path where nothing listens.
-    code, _, out = gate_cli("run", "--entrypoint", "mlp_classifier.py:make_task", "--runner", "docker",
-                            "--image", "x", "--gpus", "0", cwd=ws, env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    code, result, out = gate_cli("run", "--entrypoint", "mlp_classifier.py:make_task", "--runner", "docker",
+                                 "--image", "x", "--gpus", "0", cwd=ws, env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
     assert code == 3, out
     assert f"cannot reach a Docker daemon at unix://{tmp_path}/none.sock" in out
     assert "runner: local" in out
+    # The report is still written: an error result that names the runner failure.
+    assert result is not None and result["verdict"] == "error" and result["error"]["type"] == "RunnerError"
+    assert "cannot reach a Docker daemon" in result["reason"]
 
 
 def test_dockerfile_builds_the_training_image(gate_cli, docker_images: Images, ws: Path) -> None:

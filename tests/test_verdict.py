@@ -60,7 +60,7 @@ def test_reached_late_gets_window_beyond_budget() -> None:
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_nonfinite_fails_at_that_step(bad: float) -> None:
-    values = decaying(30) + [bad] + decaying(10)
+    values = [*decaying(30), bad, *decaying(10)]
     d = feed_all(Monitor(steps=500), values)
     assert d.verdict == "fail" and d.kind == "nonfinite" and d.step == 30
 

@@ -16,10 +16,10 @@ from gate import __version__
 from gate.collect import collect
 from gate.commands.flags import add_config_flags, config_overrides
 from gate.config import Config, resolve
-from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, UsageError
+from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, RunnerError, UsageError
 from gate.harness.spec import Spec
 from gate.result import ErrorInfo, Result
-from gate.runners import Job, get_runner
+from gate.runners import Job, Outcome, get_runner
 
 if TYPE_CHECKING:
     from gate.github.publish import Publisher
@@ -161,6 +161,11 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print("::group::training log", flush=True)
     try:
         outcome = runner.run(job, log=lambda line: print(line, flush=True))
+    except RunnerError as exc:
+        # The runner could not start (no daemon, image missing, no GPU): still an error
+        # result with the hint, so the report, outputs and check run say why.
+        print(f"overfit-gate: error: {exc}", file=sys.stderr, flush=True)
+        outcome = Outcome(exit_code=None, error=str(exc), error_type=type(exc).__name__)
     except BaseException as exc:
         if pub is not None:
             pub.abort(exc)  # never leave the check run spinning in_progress

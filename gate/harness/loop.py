@@ -54,7 +54,7 @@ def build_optimizer(spec_opt: Any, model: torch.nn.Module) -> torch.optim.Optimi
     raise LossContractError(f"'optimizer' must be an Optimizer or callable(params), got {type(spec_opt).__name__}")
 
 
-def _overrides(check: Check, hook: str) -> bool:
+def overrides(check: Check, hook: str) -> bool:
     return getattr(type(check), hook) is not getattr(Check, hook)
 
 
@@ -68,8 +68,8 @@ def train(
     """Run until the monitor decides or a check says the outcome is certain."""
     model, batch, loss_fn, opt = ctx.model, ctx.batch, ctx.loss_fn, ctx.optimizer
     sync_every = max(1, ctx.spec.sync_every)
-    per_step = [c for c in checks if _overrides(c, "after_backward")]
-    syncing = [c for c in checks if _overrides(c, "on_sync")]
+    per_step = [c for c in checks if overrides(c, "after_backward")]
+    syncing = [c for c in checks if overrides(c, "on_sync")]
     buf = torch.empty(sync_every, dtype=torch.float32, device=ctx.device)
     losses: list[float | None] = []
     pending = 0
@@ -98,7 +98,7 @@ def train(
             ctx.losses = losses
             decision = monitor.feed(values)
             if log is not None and (step - 1 >= next_log or decision is not None):
-                log(_progress_line(step, monitor, values[-1]))
+                log(progress_line(step, monitor, values[-1]))
                 while next_log <= step - 1:
                     next_log += log_every
             if decision is not None:
@@ -116,7 +116,7 @@ def train(
     return LoopOutcome(decision, step, losses, seconds, stopped_by)
 
 
-def _progress_line(step: int, m: Monitor, last: float) -> str:
+def progress_line(step: int, m: Monitor, last: float) -> str:
     width = len(str(m.budget))
     return (
         f"step {step - 1:>{width}}/{m.budget}  loss {fmt(last):>10}  best {fmt(m.best):>10}  "

@@ -7,6 +7,21 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+# Every check's name, so the controller can validate `skip-checks` without importing torch.
+# tests/test_checks_registry.py keeps it equal to the registries (ALL_CHECKS, SCRIPT_CHECKS).
+CHECK_NAMES = (
+    "finite",
+    "loss_direction",
+    "loss_at_init",
+    "gradient_flow",
+    "parameters_update",
+    "batch_independence",
+    "causality",
+    "input_dependence",
+    "grads_zeroed",
+    "grads_clipped",
+)
+
 
 @dataclass(frozen=True)
 class Spec:

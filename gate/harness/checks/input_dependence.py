@@ -31,7 +31,7 @@ def zeroed(x: Any) -> Any:
     return torch.zeros_like(x) if isinstance(x, torch.Tensor) else x
 
 
-class _Tracker(Check):
+class Tracker(Check):
     """Stops the zeroed run once it is clearly behind the real one, slowed down SLOWDOWN x."""
 
     name = "input_dependence.tracker"
@@ -83,7 +83,7 @@ class InputDependence(Check):
             spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))), model=model, batch=batch, loss_fn=loss_fn, optimizer=opt, forward=ctx.forward,
             input_keys=ctx.input_keys, device=ctx.device, monitor=monitor, mode=ctx.mode,
         )
-        tracker = _Tracker(ctx.losses, mon.first - mon.target)
+        tracker = Tracker(ctx.losses, mon.first - mon.target)
         try:
             # Probe one forward first: if the loss never calls the model's own forward the
             # pre-hook cannot zero anything; zero the batch inputs instead when they are

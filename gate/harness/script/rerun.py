@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from gate.harness.checks.base import result
-from gate.harness.checks.input_dependence import NAME, SLOWDOWN, _Tracker
+from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
@@ -32,7 +32,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     spec = replace(real.spec, steps=budget, sync_every=max(1, min(real.spec.sync_every, 8)))
     monitor = Monitor(steps=budget, target_loss=mon.target, floor=mon.floor, confirm_steps=1,
                       divergence_factor=1e9, patience=budget + 1)
-    probe = Session(spec, monitor, [_Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
+    probe = Session(spec, monitor, [Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
     probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
     log(f"overfit-gate harness: input_dependence: running the script again with the inputs of "
         f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)")

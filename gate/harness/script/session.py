@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import Check, Context
-from gate.harness.loop import _overrides, _progress_line
+from gate.harness.loop import overrides, progress_line
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
@@ -55,8 +55,8 @@ class Session:
         self._pending = 0
         self._next_log = 0
         self.t0 = time.perf_counter()
-        self._per_step = [c for c in checks if _overrides(c, "after_backward")]
-        self._syncing = [c for c in checks if _overrides(c, "on_sync")]
+        self._per_step = [c for c in checks if overrides(c, "after_backward")]
+        self._syncing = [c for c in checks if overrides(c, "on_sync")]
         self._script = [c for c in checks if isinstance(c, ScriptCheck)]
 
     # ---- helpers
@@ -217,7 +217,7 @@ class Session:
         if self.ctx is not None:
             self.ctx.losses = self.losses
         if self.step - 1 >= self._next_log or decision is not None:
-            self.log(_progress_line(self.step, m, values[-1]))
+            self.log(progress_line(self.step, m, values[-1]))
             while self._next_log <= self.step - 1:
                 self._next_log += self.spec.log_every
         if decision is not None:
