@@ -1,0 +1,69 @@
+"""What the docker runner adds over the local runner: the same example, the same config,
+`overfit-gate run --runner local` vs `--runner docker --gpus 0` (container create, harness
+copy, start, log stream, collect, remove), whole commands, interleaved. Target: <= 2 s.
+
+    python benchmarks/docker_overhead.py [--repeats 5] [--image TAG]
+
+Needs a Docker engine and the training test image: `bash scripts/docker-engine.sh start &&
+bash scripts/build-test-images.sh` (the image tag is read from its output by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from _common import ROOT, paired
+
+PY = sys.executable
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
+
+
+def train_image() -> str:
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "build-test-images.sh")], capture_output=True, text=True, check=True)
+    return next(line.split("=", 1)[1] for line in out.stdout.splitlines() if line.startswith("TRAIN="))
+
+
+def gate(args: list[str], out: str) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run([PY, "-m", "gate", "run", "--out", out, *args], cwd=ROOT, env=_env(), capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"exit {proc.returncode}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--image", default=None)
+    ap.add_argument("--entry", default="examples/mlp_classifier.py:make_task")
+    args = ap.parse_args()
+    image = args.image or train_image()
+    common = ["--entrypoint", args.entry, "--device", "cpu"]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = paired(
+            {
+                "local": lambda: gate([*common, "--runner", "local"], os.path.join(tmp, "l")),
+                "docker": lambda: gate([*common, "--runner", "docker", "--image", image, "--gpus", "0"], os.path.join(tmp, "d")),
+            },
+            args.repeats,
+        )
+    ml, md = statistics.median(t["local"]), statistics.median(t["docker"])
+    print(f"image {image}, {args.entry}, repeats {args.repeats} interleaved")
+    print("\n| runner | median s | min s | max s |\n|---|---|---|---|")
+    for name, ts in t.items():
+        print(f"| {name} | {statistics.median(ts):.2f} | {min(ts):.2f} | {max(ts):.2f} |")
+    print(f"\ndocker adds {md - ml:+.2f} s (median), ratio {md / ml:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
