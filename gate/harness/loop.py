@@ -3,6 +3,7 @@ back every ``sync_every`` steps so the GPU never waits on the host per step."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,46 @@ def build_optimizer(spec_opt: Any, model: torch.nn.Module) -> torch.optim.Optimi
     raise LossContractError(f"'optimizer' must be an Optimizer or callable(params), got {type(spec_opt).__name__}")
 
 
+class LossStream:
+    """Per-step losses kept on the device and read back in chunks: one stack and one host
+    copy every ``sync_every`` steps (and at the budget and limit), which feed the verdict
+    monitor and the progress log. Shared by the task loop and the script-mode session.
+
+    Keeping the detached tensors (not writing each into a preallocated buffer) matters: a
+    buffer write costs a dispatcher op per step on CPU and a kernel launch per step on GPU."""
+
+    def __init__(self, monitor: Monitor, sync_every: int, log: Callable[[str], None] | None = None,
+                 log_every: int = 50) -> None:
+        self.monitor = monitor
+        self.sync_every = max(1, sync_every)
+        self.log = log
+        self.log_every = max(1, log_every)
+        self.pending: list[torch.Tensor] = []
+        self.losses: list[float | None] = []
+        self.steps = 0
+        self._next_log = 0
+
+    def add(self, loss: torch.Tensor) -> bool:
+        """Record one step's loss (no sync); True when it is time to ``sync()``."""
+        self.pending.append(loss.detach().reshape(()))
+        self.steps += 1
+        m = self.monitor
+        return len(self.pending) >= self.sync_every or self.steps in (m.budget, m.limit)
+
+    def sync(self) -> Decision | None:
+        """Read the pending losses back (the only host sync) and feed the monitor."""
+        if self.pending:
+            values = torch.stack([t.float() for t in self.pending]).tolist()
+            self.pending.clear()
+            self.losses.extend(v if math.isfinite(v) else None for v in values)
+            decision = self.monitor.feed(values)
+            if self.log is not None and (self.steps - 1 >= self._next_log or decision is not None):
+                self.log(progress_line(self.steps, self.monitor, values[-1]))
+                while self._next_log <= self.steps - 1:
+                    self._next_log += self.log_every
+        return self.monitor.decision
+
+
 def overrides(check: Check, hook: str) -> bool:
     return getattr(type(check), hook) is not getattr(Check, hook)
 
@@ -67,15 +108,11 @@ def train(
 ) -> LoopOutcome:
     """Run until the monitor decides or a check says the outcome is certain."""
     model, batch, loss_fn, opt = ctx.model, ctx.batch, ctx.loss_fn, ctx.optimizer
-    sync_every = max(1, ctx.spec.sync_every)
     per_step = [c for c in checks if overrides(c, "after_backward")]
     syncing = [c for c in checks if overrides(c, "on_sync")]
-    buf = torch.empty(sync_every, dtype=torch.float32, device=ctx.device)
-    losses: list[float | None] = []
-    pending = 0
+    stream = LossStream(monitor, ctx.spec.sync_every, log, log_every)
     step = 0
     stopped_by = None
-    next_log = 0
     model.train()
     t0 = time.perf_counter()
     while step < monitor.limit:
@@ -87,33 +124,20 @@ def train(
         for c in per_step:
             c.after_backward(ctx, step)
         opt.step()
-        buf[pending] = loss.detach().reshape(())
-        pending += 1
         step += 1
         ctx.step = step
-        if pending == sync_every or step == monitor.budget or step == monitor.limit:
-            values = buf[:pending].tolist()  # the only host sync
-            pending = 0
-            losses.extend(v if v == v and abs(v) != float("inf") else None for v in values)
-            ctx.losses = losses
-            decision = monitor.feed(values)
-            if log is not None and (step - 1 >= next_log or decision is not None):
-                log(progress_line(step, monitor, values[-1]))
-                while next_log <= step - 1:
-                    next_log += log_every
-            if decision is not None:
-                break
-            for c in syncing:
-                if c.on_sync(ctx, step):
-                    stopped_by = c.name
-                    break
-            if stopped_by:
-                break
-            if step >= monitor.budget and not monitor.confirming:
-                break
+        if not stream.add(loss):
+            continue
+        decision = stream.sync()
+        ctx.losses = stream.losses
+        if decision is not None:
+            break
+        stopped_by = next((c.name for c in syncing if c.on_sync(ctx, step)), None)
+        if stopped_by or (step >= monitor.budget and not monitor.confirming):
+            break
     seconds = time.perf_counter() - t0
     decision = monitor.finish()
-    return LoopOutcome(decision, step, losses, seconds, stopped_by)
+    return LoopOutcome(decision, step, stream.losses, seconds, stopped_by)
 
 
 def progress_line(step: int, m: Monitor, last: float) -> str:

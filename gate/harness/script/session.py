@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import Check, Context
-from gate.harness.loop import overrides, progress_line
+from gate.harness.loop import LossStream, overrides
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
@@ -47,13 +47,10 @@ class Session:
         self.device = torch.device("cpu")
         self.check_errors: dict[str, str] = {}
         self.scaled: tuple[torch.Tensor, torch.Tensor] | None = None  # last GradScaler.scale output and its scale
-        self.losses: list[float | None] = []
+        self.stream = LossStream(monitor, spec.sync_every, log, spec.log_every)
         self.step = 0
         self._step_backwards = 0
         self._pending_loss: torch.Tensor | None = None
-        self._buf: torch.Tensor | None = None
-        self._pending = 0
-        self._next_log = 0
         self.t0 = time.perf_counter()
         self._per_step = [c for c in checks if overrides(c, "after_backward")]
         self._syncing = [c for c in checks if overrides(c, "on_sync")]
@@ -187,39 +184,26 @@ class Session:
             self._start_checks()
         elif opt is not self.optimizer:
             return
-        self._record(self._pending_loss)
+        due = self.stream.add(self._pending_loss)
+        self.step += 1
         self._pending_loss = None
         self._step_backwards = 0
         if self.ctx is not None:
             self.ctx.step = self.step
             for c in self._script:
                 self._call(c, "after_step", self.ctx, self.step)
-        m = self.monitor
-        if (self._pending == max(1, self.spec.sync_every) or self.step in (m.budget, m.limit)) and self.sync():
+        if due and self.sync():
             self._stop()
 
-    def _record(self, loss: torch.Tensor) -> None:
-        if self._buf is None:
-            self._buf = torch.empty(max(1, self.spec.sync_every), dtype=torch.float32, device=loss.device)
-        self._buf[self._pending] = loss.to(self._buf.device)
-        self._pending += 1
-        self.step += 1
+    @property
+    def losses(self) -> list[float | None]:
+        return self.stream.losses
 
     def sync(self) -> bool:
         """Read the pending losses back (the only host sync); True when the run should stop."""
-        if not self._pending or self._buf is None:
-            return self.monitor.decision is not None
-        values = self._buf[: self._pending].tolist()
-        self._pending = 0
-        self.losses.extend(v if v == v and abs(v) != float("inf") else None for v in values)
-        m = self.monitor
-        decision = m.feed(values)
+        decision = self.stream.sync()
         if self.ctx is not None:
             self.ctx.losses = self.losses
-        if self.step - 1 >= self._next_log or decision is not None:
-            self.log(progress_line(self.step, m, values[-1]))
-            while self._next_log <= self.step - 1:
-                self._next_log += self.spec.log_every
         if decision is not None:
             return True
         if self.ctx is not None:
@@ -227,4 +211,5 @@ class Session:
                 if self._call(c, "on_sync", self.ctx, self.step):
                     self.stopped_by = c.name
                     return True
+        m = self.monitor
         return self.step >= m.limit or (self.step >= m.budget and not m.confirming)
