@@ -90,3 +90,30 @@ def test_run_in_actions_groups_log_and_publishes_locally(tmp_path: Path) -> None
     assert outputs["verdict"] == "fail" and outputs["report-dir"] == str(out)
     assert int(outputs["steps"]) < 50 and float(outputs["final-loss"]) > 0
     assert png_size(out / "loss.png") == SIZE_PX
+
+
+def test_report_redraws_the_png_only_when_it_is_stale(tmp_path: Path) -> None:
+    from gate.report import write_reports
+    from gate.report.plot import is_current
+
+    result = passing()
+    result.write(tmp_path)
+    png = tmp_path / "loss.png"
+    code = "import sys; from gate.cli import main; main(sys.argv[1:]); print('matplotlib' in sys.modules)"
+
+    def report() -> str:
+        proc = subprocess.run([sys.executable, "-c", code, "report", "--out", str(tmp_path)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip().splitlines()[-1]
+
+    assert report() == "True" and is_current(png, result)  # no PNG yet: drawn
+    before = png.stat().st_mtime_ns
+    assert report() == "False" and png.stat().st_mtime_ns == before  # current: matplotlib never imported
+    changed = result.model_copy(update={"reason": "a different run"})
+    changed.write(tmp_path)
+    assert not is_current(png, changed)
+    assert report() == "True" and is_current(png, changed)  # stale: redrawn
+    png.write_bytes(b"not a png")
+    write_reports(changed, tmp_path, {})
+    assert png_size(png) == SIZE_PX  # a corrupt file is never mistaken for a current one

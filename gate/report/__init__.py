@@ -21,9 +21,10 @@ def _csv(result: Result, path: Path) -> None:
 
 
 def _png(result: Result, path: Path) -> None:
-    from gate.report.plot import render_png
+    from gate.report.plot import is_current, render_png
 
-    render_png(result, path)
+    if not is_current(path, result):
+        render_png(result, path)
 
 
 def _md(result: Result, path: Path) -> None:

@@ -5,10 +5,13 @@ rest of the controller start without paying for it (and work where it is missing
 
 from __future__ import annotations
 
+import hashlib
+import struct
 import textwrap
 from pathlib import Path
 from typing import Any
 
+from gate import __version__
 from gate.report.series import envelope, finite, first_nonfinite, fmt_num, use_log
 from gate.result import Result
 
@@ -23,6 +26,40 @@ MAX_BUCKETS = 1500  # min/max envelope above 3,000 points: same picture, fast to
 COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}
 LOSS, BASELINE, TARGET, FLOOR = "#0969da", "#bc4c00", "#1a7f37", "#6e7781"
 BASELINE_CHECK = "input_dependence"
+
+
+FINGERPRINT_KEY = "overfit-gate-result"
+
+
+def fingerprint(result: Result) -> str:
+    """What the picture was drawn from: the result and the renderer's version."""
+    return hashlib.sha256(f"{__version__}\n{result.model_dump_json()}".encode()).hexdigest()
+
+
+def _text_chunks(path: Path, limit: int = 1 << 16) -> dict[str, str]:
+    """The PNG's tEXt metadata (read with the standard library: no matplotlib import)."""
+    try:
+        data = path.read_bytes()[:limit]
+    except OSError:
+        return {}
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return {}
+    out, pos = {}, 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"IDAT":
+            break  # metadata comes before the image data
+        if kind == b"tEXt":
+            key, _, value = data[pos + 8 : pos + 8 + length].partition(b"\0")
+            out[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    return out
+
+
+def is_current(path: Path, result: Result) -> bool:
+    """True when ``path`` was drawn from exactly this result by this version: ``report``
+    then skips re-drawing it (and importing matplotlib, the bulk of its start-up)."""
+    return _text_chunks(path).get(FINGERPRINT_KEY) == fingerprint(result)
 
 
 def baseline_losses(result: Result) -> list[float | None] | None:
@@ -72,7 +109,8 @@ def render_png(result: Result, path: Path) -> Path:
             ax.set_title(textwrap.shorten(result.reason, SUBTITLE_CHARS, placeholder=" …"), fontsize=9, loc="left", color="#57606a")
             fig.tight_layout()
             path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=DPI, format="png", metadata={"Software": "overfit-gate"})
+            metadata = {"Software": "overfit-gate", FINGERPRINT_KEY: fingerprint(result)}
+            fig.savefig(path, dpi=DPI, format="png", metadata=metadata)
         finally:
             plt.close(fig)
     return path
