@@ -7,6 +7,7 @@ import argparse
 import json
 import shlex
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -127,6 +128,23 @@ def _record_usage_error(exc: UsageError, out_dir: Path, env: Mapping[str, str], 
     write_reports(result, out_dir, env)
 
 
+def _prewarm_reports() -> None:
+    """Import the report renderer (matplotlib, ~0.5 s) in the background while the harness
+    trains: the controller is idle until the result arrives, so the report then costs only
+    the drawing. Best effort; `write_reports` imports whatever is still missing."""
+
+    def _import() -> None:
+        try:
+            import gate.report.markdown  # noqa: F401
+            from gate.report.plot import load_pyplot
+
+            load_pyplot()
+        except Exception:  # a broken matplotlib is reported when the PNG is drawn
+            pass
+
+    threading.Thread(target=_import, name="overfit-gate-prewarm", daemon=True).start()
+
+
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         cfg, workdir = load_config(args, env)
@@ -141,9 +159,13 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise
     _clear(out_dir)
     print_config(cfg)
-    from gate.github.publish import for_run  # lazily: publishing is optional
+    pub = None
+    if cfg.publish or env.get("GITHUB_ACTIONS") == "true" or args.github_token:
+        # Lazily: outside Actions, without a token and without --publish there is nothing to
+        # publish or to record for a later `publish`, and the client is not worth importing.
+        from gate.github.publish import for_run
 
-    pub = for_run(args.github_token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
+        pub = for_run(args.github_token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
 
     base: dict[str, Any] = {
         "mode": cfg.mode,
@@ -156,6 +178,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     job = Job(spec=build_spec(cfg, out_dir), out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
+    _prewarm_reports()
     grouped = env.get("GITHUB_ACTIONS") == "true"  # fold the long training log in the Actions UI
     if grouped:
         print("::group::training log", flush=True)

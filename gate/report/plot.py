@@ -94,12 +94,18 @@ def title(result: Result) -> str:
     return head
 
 
-def render_png(result: Result, path: Path) -> Path:
+def load_pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (never a display, even where one is configured)."""
     import matplotlib
 
-    matplotlib.use("Agg", force=True)  # never a display, even where one is configured
+    matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def render_png(result: Result, path: Path) -> Path:
+    plt = load_pyplot()
     with plt.rc_context({"font.size": 10, "axes.spines.top": False, "axes.spines.right": False}):
         fig, ax = plt.subplots(figsize=FIG_INCHES, dpi=DPI)
         try:
