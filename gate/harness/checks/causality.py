@@ -156,6 +156,11 @@ class Causality(Check):
             )
         return None
 
+    def on_sync(self, ctx: Context, step: int) -> bool:
+        # A leak found at initialisation is structural (a missing mask, unshifted targets):
+        # training on cannot change the verdict, so stop at the first sync.
+        return any(r["status"] == "fail" for r in self.results or [])
+
     def finish(self, ctx: Context) -> list[dict[str, Any]]:
         if self.results is None:
             self.results = self._probe(ctx, final=True)
