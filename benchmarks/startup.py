@@ -1,5 +1,6 @@
 """Controller start-up and memory: `overfit-gate --help` and `overfit-gate report` wall
-time (targets: < 0.3 s, no torch import), and the controller's own peak RSS during a full
+time (targets: < 0.3 s, no torch import; `report` redraws loss.png only when it is missing or
+stale, so both paths are measured), and the controller's own peak RSS during a full
 `run` (target: < 150 MB; the harness is a separate process and not counted).
 
     python benchmarks/startup.py [--repeats 15]
@@ -50,6 +51,9 @@ def main() -> None:
             "overfit-gate --help": [gate, "--help"],
             "overfit-gate --version": [gate, "--version"],
             "overfit-gate report --out DIR": [gate, "report", "--out", out],
+            # The cold path: no loss.png (or a stale one), so matplotlib is imported and it is drawn.
+            "overfit-gate report --out DIR (loss.png missing)": [
+                "bash", "-c", f'rm -f "{out}/loss.png" && exec "{gate}" report --out "{out}"'],
         }
         times = {name: [] for name in cases}
         for _ in range(args.repeats):
