@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -55,3 +57,23 @@ def table(title: str, rows: list[tuple[str, list[float], list[float]]], base_nam
             f"| {case} | {mb:.4f} ({min(base):.4f}-{max(base):.4f}) | {mo:.4f} ({min(other):.4f}-{max(other):.4f}) | {mo / mb:.3f}x |"
         )
     return "\n".join(out)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without GitHub/action/gate settings that would change a run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
+
+
+def timed_process(argv: list[str], what: str) -> float:
+    """Wall seconds of one whole process (interpreter start and imports included); it must succeed."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return dt
+
+
+def gate_run(args: list[str], out: str) -> float:
+    """Wall seconds of one `overfit-gate run --out OUT ARGS...`."""
+    return timed_process([sys.executable, "-m", "gate", "run", "--out", out, *args], f"overfit-gate run {' '.join(args)}")

@@ -14,31 +14,14 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 
-from _common import ROOT, paired
-
-PY = sys.executable
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
+from _common import ROOT, gate_run, paired
 
 
 def train_image() -> str:
     out = subprocess.run(["bash", str(ROOT / "scripts" / "build-test-images.sh")], capture_output=True, text=True, check=True)
     return next(line.split("=", 1)[1] for line in out.stdout.splitlines() if line.startswith("TRAIN="))
-
-
-def gate(args: list[str], out: str) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run([PY, "-m", "gate", "run", "--out", out, *args], cwd=ROOT, env=_env(), capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"exit {proc.returncode}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return dt
 
 
 def main() -> None:
@@ -52,8 +35,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = paired(
             {
-                "local": lambda: gate([*common, "--runner", "local"], os.path.join(tmp, "l")),
-                "docker": lambda: gate([*common, "--runner", "docker", "--image", image, "--gpus", "0"], os.path.join(tmp, "d")),
+                "local": lambda: gate_run([*common, "--runner", "local"], os.path.join(tmp, "l")),
+                "docker": lambda: gate_run([*common, "--runner", "docker", "--image", image, "--gpus", "0"], os.path.join(tmp, "d")),
             },
             args.repeats,
         )

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from _common import ROOT
+from _common import ROOT, clean_env
 
 PY = sys.executable
 RSS_PROBE = (
@@ -26,13 +26,9 @@ RSS_PROBE = (
 )
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
-
-
 def wall(cmd: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, check=True)
+    subprocess.run(cmd, cwd=ROOT, env=clean_env(), capture_output=True, check=True)
     return time.perf_counter() - t0
 
 
@@ -44,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r")
         proc = subprocess.run([PY, "-c", RSS_PROBE, "run", "--entrypoint", "examples/tiny_gpt.py:make_task", "--out", out],
-                              cwd=ROOT, env=_env(), capture_output=True, text=True)
+                              cwd=ROOT, env=clean_env(), capture_output=True, text=True)
         rss_mb = int(proc.stderr.split("RSS_KB")[-1].split()[0]) / 1024
         cases = {
             "python -c pass (floor)": [PY, "-c", "pass"],
@@ -63,7 +59,7 @@ def main() -> None:
             [PY, "-c", "import sys; from gate.cli import main\n"
              "try: main(['report', '--out', sys.argv[1]])\nexcept SystemExit: pass\n"
              "print('torch' in sys.modules, 'matplotlib.pyplot' in sys.modules)", out],
-            cwd=ROOT, env=_env(), capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            cwd=ROOT, env=clean_env(), capture_output=True, text=True).stdout.strip().splitlines()[-1]
     print(f"python {sys.version.split()[0]}, repeats {args.repeats} interleaved")
     print("\n| command | median s | min s | max s |\n|---|---|---|---|")
     for name, ts in times.items():

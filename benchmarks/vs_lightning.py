@@ -12,38 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-from _common import EXAMPLES, ROOT, paired, table
+from _common import EXAMPLES, ROOT, gate_run, paired, table, timed_process
 
 PY = sys.executable
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
-
-
-def gate_run(entry: str, out: str) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run([PY, "-m", "gate", "run", "--entrypoint", entry, "--out", out], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"gate run on {entry} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return dt
-
-
 def lightning_run(entry: str, steps: int) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run([PY, str(ROOT / "benchmarks" / "_lightning_run.py"), entry, "--steps", str(steps)],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"lightning on {entry} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    return dt
+    return timed_process([PY, str(ROOT / "benchmarks" / "_lightning_run.py"), entry, "--steps", str(steps)],
+                         f"lightning on {entry}")
 
 
 def main() -> None:
@@ -59,7 +38,7 @@ def main() -> None:
             t = paired(
                 {
                     "lightning": lambda entry=entry: lightning_run(entry, args.steps),
-                    "gate": lambda entry=entry, name=name: gate_run(entry, os.path.join(tmp, name)),
+                    "gate": lambda entry=entry, name=name: gate_run(["--entrypoint", entry], os.path.join(tmp, name)),
                 },
                 args.repeats,
             )
