@@ -56,20 +56,6 @@ def _report_dir(env: Mapping[str, str]) -> Path:
     return (Path.cwd() / out).resolve()
 
 
-def _finish_outputs(env: Mapping[str, str], out_dir: Path) -> None:
-    """`report-dir` relative to the workspace: the next step (upload-artifact) runs on the host,
-    where /github/workspace does not exist. A later line wins over the absolute one."""
-    output, workspace = env.get("GITHUB_OUTPUT"), env.get("GITHUB_WORKSPACE")
-    if not output or not workspace or not out_dir.is_dir():
-        return
-    try:
-        rel = out_dir.relative_to(Path(workspace).resolve())
-    except ValueError:
-        return
-    with open(output, "a", encoding="utf-8") as fh:
-        fh.write(f"report-dir={rel.as_posix()}\n")
-
-
 def _give_back(out_dir: Path, workspace: str | None) -> None:
     """As root in a container action, hand the report folder to the workspace's owner, so a
     self-hosted runner can clean the workspace without root-owned leftovers."""
@@ -97,9 +83,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         return EXIT_USAGE
     code = cli(args, env)
     if args[0] in ("run", "report"):
-        out_dir = _report_dir(env)
-        _finish_outputs(env, out_dir)
-        _give_back(out_dir, env.get("GITHUB_WORKSPACE"))
+        _give_back(_report_dir(env), env.get("GITHUB_WORKSPACE"))
     return code
 
 

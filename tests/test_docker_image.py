@@ -100,8 +100,9 @@ def test_runs_as_a_container_action(gate_image: str, docker_images: Images, tmp_
     assert result["verdict"] == "pass" and result["torch_version"] == "2.13.0+cpu"
     outputs = (files / "set_output").read_text()
     assert "verdict=pass" in outputs and "steps=" in outputs and "final-loss=" in outputs
-    # The last report-dir line wins: relative, usable by upload-artifact on the host.
+    # report-dir is relative to the workspace, usable by upload-artifact on the host.
     assert outputs.strip().splitlines()[-1] == "report-dir=overfit-gate-report"
+    assert "/github/workspace" not in outputs
     assert "PASS" in (files / "step_summary").read_text().upper()
     # Nothing root-owned left in the workspace for the runner to trip over.
     owners = {(p.stat().st_uid, p.name) for p in (report, *report.iterdir())}

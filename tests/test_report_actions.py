@@ -57,6 +57,10 @@ def test_emit_in_actions_writes_summary_outputs_annotations(tmp_path: Path, caps
         "::error file=examples/mlp_classifier.py,title=overfit-gate%3A label_leak::"
         "the labels are computed from the output%0Ahint: detach nothing; compute labels from the batch"
     ]
+    # Inside the workspace (a container action), report-dir is relative to it.
+    Path(env["GITHUB_OUTPUT"]).write_text("")
+    emit(r, out_dir, env | {"GITHUB_WORKSPACE": str(tmp_path)})
+    assert parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text())["report-dir"] == "report"
 
 
 def test_warnings_and_multiline_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

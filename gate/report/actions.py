@@ -41,13 +41,25 @@ def output_lines(name: str, value: str) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
-def outputs(result: Result, out_dir: Path) -> dict[str, str]:
+def report_dir(out_dir: Path, env: Mapping[str, str]) -> str:
+    """The report folder as the next step can use it: relative to the workspace when inside
+    it (a container action sees /github/workspace, but upload-artifact runs on the host)."""
+    workspace = env.get("GITHUB_WORKSPACE")
+    if workspace:
+        try:
+            return out_dir.resolve().relative_to(Path(workspace).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(out_dir)
+
+
+def outputs(result: Result, out_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
     return {
         "verdict": result.verdict,
         "reason": result.reason,
         "final-loss": "" if result.final_loss is None else repr(result.final_loss),
         "steps": str(result.steps),
-        "report-dir": str(out_dir),
+        "report-dir": report_dir(out_dir, env),
     }
 
 
@@ -98,7 +110,7 @@ def emit(result: Result, out_dir: Path, env: Mapping[str, str]) -> None:
     output = env.get("GITHUB_OUTPUT")
     if output:
         with open(output, "a", encoding="utf-8") as f:
-            for name, value in outputs(result, out_dir).items():
+            for name, value in outputs(result, out_dir, env).items():
                 f.write(output_lines(name, value))
     for line in annotation_lines(result, env):
         print(line, flush=True)
