@@ -13,6 +13,8 @@
 ARG BASE=python:3.11-slim-bookworm
 
 FROM ${BASE} AS build
+# Labelled too, so `docker image prune --filter label=...` finds the untagged build stage.
+LABEL org.opencontainers.image.title="overfit-gate"
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 # Dependencies first (pinned, requirements/action.txt): this layer is reused until they change.
 COPY requirements/ /tmp/requirements/

@@ -48,6 +48,10 @@ def gate_image(docker_images: Images, tmp_path_factory: pytest.TempPathFactory) 
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     print(f"\ngate image built in {time.monotonic() - t0:.0f}s")
+    # A rebuild after a change to gate/ leaves the previous build untagged; drop those (only
+    # images of ours: the Dockerfile labels them) so repeated runs do not fill the disk.
+    subprocess.run(["docker", "image", "prune", "-f", "--filter", "label=org.opencontainers.image.title=overfit-gate"],
+                   capture_output=True, timeout=120)
     yield GATE_TAG
 
 
