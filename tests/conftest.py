@@ -36,3 +36,17 @@ def gate_cli(tmp_path: Path) -> Callable[..., tuple[int, dict[str, Any] | None, 
         return proc.returncode, result, proc.stdout + proc.stderr
 
     return _run
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `gpu` need CUDA: skipped, with the reason shown, where there is none."""
+    if not any(item.get_closest_marker("gpu") for item in items):
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU on this machine (run them where one is lent)")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(skip)
