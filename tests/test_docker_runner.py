@@ -36,6 +36,7 @@ def ws(tmp_path: Path) -> Path:
     ws.mkdir()
     shutil.copy(ROOT / "examples" / "mlp_classifier.py", ws)
     shutil.copy(ROOT / "tests" / "tasks" / TASKS, ws)
+    shutil.copy(ROOT / "tests" / "tasks" / "broken.py", ws)
     return ws
 
 
@@ -50,11 +51,11 @@ def _name(argv: list[str]) -> str:
 
 @pytest.mark.parametrize(("entry", "code", "verdict"), [
     ("mlp_classifier.py:make_task", 0, "pass"),
-    (f"{TASKS}:frozen", 1, "fail"),
+    ("broken.py:lr_zero", 1, "fail"),
 ])
 def test_same_verdict_as_local_runner(gate_cli, docker_images: Images, ws: Path, entry: str, code: int, verdict: str) -> None:
     argv = _docker(docker_images)
-    quick = ["--patience", "40"]  # the frozen pipeline fails on patience; no need to wait 200 steps
+    quick = ["--patience", "40"]  # the lr=0 pipeline fails fast anyway; a short patience bounds it
     d_code, d_result, d_out = gate_cli("run", "--entrypoint", entry, *quick, *argv, cwd=ws, out=ws / "docker-report")
     l_code, l_result, l_out = gate_cli("run", "--entrypoint", entry, *quick, "--runner", "local", cwd=ws,
                                        out=ws / "local-report")
@@ -98,7 +99,7 @@ def test_network_is_opt_in(gate_cli, docker_images: Images, ws: Path) -> None:
 def test_hanging_task_is_killed_at_timeout(gate_cli, docker_images: Images, ws: Path) -> None:
     argv = _docker(docker_images, "--timeout", "6")
     t0 = time.monotonic()
-    code, result, out = gate_cli("run", "--entrypoint", f"{TASKS}:hangs", *argv, cwd=ws)
+    code, result, out = gate_cli("run", "--entrypoint", "broken.py:hangs", *argv, cwd=ws)
     elapsed = time.monotonic() - t0
     assert code == 3, out
     assert result is not None and result["verdict"] == "error"
@@ -110,7 +111,7 @@ def test_hanging_task_is_killed_at_timeout(gate_cli, docker_images: Images, ws: 
 def test_cancel_stops_and_removes_the_container(docker_images: Images, ws: Path) -> None:
     argv = _docker(docker_images)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "gate", "run", "--entrypoint", f"{TASKS}:hangs", "--out", "report", *argv],
+    proc = subprocess.Popen([sys.executable, "-m", "gate", "run", "--entrypoint", "broken.py:hangs", "--out", "report", *argv],
                             cwd=ws, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while not containers(_name(argv)):
