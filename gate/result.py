@@ -64,6 +64,7 @@ class Result(_Model):
     floor: float | None = None
     target_step: int | None = None  # first step at which the loss reached the target
     event_step: int | None = None  # step where a fail happened (first NaN, divergence, ...)
+    event_kind: str | None = None  # what happened there: nonfinite, below_floor, diverged, stalled, budget
     best_step: int | None = None
     entrypoint: str | None = None
     command: list[str] | None = None

@@ -356,3 +356,20 @@ def test_one_broken_writer_does_not_lose_the_others(tmp_path: Path, monkeypatch:
     written = write_reports(passing(), tmp_path, {})
     assert [p.name for p in written] == ["loss.csv", "report.md", "junit.xml"]
     assert "could not write" in capsys.readouterr().err
+
+
+def test_event_label_prefers_the_recorded_kind() -> None:
+    from gate.report.plot import event_label
+
+    stalled = diverged().model_copy(update={"event_kind": "stalled", "reason": "anything at all"})
+    assert event_label(stalled) == "stalled @ step 39"
+    # A result written before `event_kind` existed: read off the reason and the losses.
+    assert event_label(diverged()) == "diverged @ step 39"
+    assert event_label(nan_fail()) == "non-finite loss @ step 57"
+    assert event_label(passing()) is None
+
+
+def test_harness_records_the_event_kind(gate_cli) -> None:
+    code, result, _ = gate_cli("run", "--entrypoint", "tests/tasks/broken.py:diverges", "--skip-checks",
+                               "loss_direction", "--skip-checks", "finite")
+    assert code == 1 and result["event_kind"] == "diverged" and result["event_step"] is not None

@@ -136,5 +136,7 @@ def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> dict[str, Any]:
         "floor": monitor.floor,
         "target_step": monitor.target_step,
         "event_step": outcome.decision.step if outcome.decision.verdict == "fail" else None,
+        # What happened there (nonfinite, below_floor, diverged, stalled, budget): reports label it.
+        "event_kind": outcome.decision.kind if outcome.decision.verdict == "fail" else None,
         "loop_s": round(outcome.seconds, 4),
     }

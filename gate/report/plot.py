@@ -70,11 +70,18 @@ def baseline_losses(result: Result) -> list[float | None] | None:
     return None
 
 
+EVENT_LABELS = {"nonfinite": "non-finite loss", "below_floor": "below floor", "diverged": "diverged",
+                "stalled": "stalled", "budget": "budget spent"}
+
+
 def event_label(result: Result) -> str | None:
     """What went wrong at ``event_step``, for the marker's label."""
     step = result.event_step
     if result.verdict != "fail" or step is None:
         return None
+    if result.event_kind in EVENT_LABELS:
+        return f"{EVENT_LABELS[result.event_kind]} @ step {step}"
+    # Results from before `event_kind` existed: read it off the losses and the reason.
     losses = result.losses
     if step < len(losses) and losses[step] is None:
         return f"non-finite loss @ step {step}"

@@ -20,6 +20,8 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
         )
     facts = [f"mode {result.mode}", f"device {result.device or 'n/a'}", f"torch {result.torch_version or 'n/a'}", f"{result.duration_s:.1f}s"]
     lines.append("  " + "   ".join(facts))
+    if result.pinning:
+        lines.append(f"  batch: {result.pinning}")
     for c in result.checks:
         lines.append(f"  [{MARK[c.status]:>4}] {c.name}: {c.message}")
         if c.hint and c.status in ("fail", "warn"):
