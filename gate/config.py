@@ -26,8 +26,9 @@ else:  # pragma: no cover - 3.10 fallback
 
 ENV_PREFIX = "OVERFIT_GATE_"
 INPUT_PREFIX = "INPUT_"
-# Keys that are read through their own channel and never from a config file.
-_NOT_CONFIG = {"github_token"}
+# OVERFIT_GATE_* / INPUT_* names that are settings but not config keys: read through their own
+# channel (the token never enters the config; the config file locates the config).
+_NOT_CONFIG = {"github_token", "config_file"}
 
 
 class Config(BaseModel):

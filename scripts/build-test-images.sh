@@ -15,11 +15,11 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CACHE="${OVERFIT_GATE_IMAGE_CACHE:-$ROOT/build/test-images}"
-BASE_TAG="${OVERFIT_GATE_TEST_BASE:-overfit-gate-test/python:3.11-bookworm}"
+CACHE="${GATE_TEST_IMAGE_CACHE:-$ROOT/build/test-images}"
+BASE_TAG="${GATE_TEST_BASE:-overfit-gate-test/python:3.11-bookworm}"
 # The tag carries a hash of the Dockerfile, so editing it rebuilds instead of reusing a stale image.
 TRAIN_HASH="$(sha256sum "$ROOT/tests/docker/train.Dockerfile" | cut -c1-8)"
-TRAIN_TAG="${OVERFIT_GATE_TEST_TRAIN:-overfit-gate-test/train:torch-2.13.0-cpu-$TRAIN_HASH}"
+TRAIN_TAG="${GATE_TEST_TRAIN:-overfit-gate-test/train:torch-2.13.0-cpu-$TRAIN_HASH}"
 PIP="${PIP:-$ROOT/.venv/bin/pip}"
 [ -x "$PIP" ] || PIP="python3 -m pip"
 TORCH="torch==2.13.0"

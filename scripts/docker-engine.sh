@@ -11,10 +11,10 @@
 # docker.io, overlay2); nothing is ever pulled from a registry (images are built locally).
 set -euo pipefail
 
-STATE_DIR="${OVERFIT_GATE_ENGINE_STATE:-/tmp/overfit-gate-engine}"
+STATE_DIR="${GATE_TEST_ENGINE_STATE:-/tmp/overfit-gate-engine}"
 PID_FILE="$STATE_DIR/dockerd.pid"
 LOG_FILE="$STATE_DIR/dockerd.log"
-WAIT_S="${OVERFIT_GATE_ENGINE_WAIT:-90}"
+WAIT_S="${GATE_TEST_ENGINE_WAIT:-90}"
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then

@@ -3,7 +3,7 @@
 # tests need. Run by demo.sh and test.sh; idempotent and quick when already done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${OVERFIT_GATE_VENV:-$ROOT/.venv}"
+VENV="${GATE_TEST_VENV:-$ROOT/.venv}"
 EXTRAS="${1:-}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"

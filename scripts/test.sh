@@ -8,7 +8,7 @@ VENV="$(bash "$ROOT/scripts/setup-env.sh" dev,integrations | tail -n 1)"
 cd "$ROOT"
 echo "== ruff"; "$VENV/bin/ruff" check gate tests benchmarks examples scripts
 echo "== mypy"; "$VENV/bin/mypy" gate
-if [ "${OVERFIT_GATE_SKIP_DOCKER:-0}" != "1" ]; then
+if [ "${GATE_TEST_SKIP_DOCKER:-0}" != "1" ]; then
   echo "== docker engine and test images"
   bash scripts/docker-engine.sh start
   trap 'bash scripts/docker-engine.sh stop' EXIT   # stops dockerd only if we started it

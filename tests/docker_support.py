@@ -3,7 +3,7 @@
 Import the fixture into a test module (``from tests.docker_support import docker_images``).
 The set-up runs scripts/docker-engine.sh (installs docker.io and starts dockerd when no daemon
 answers) and scripts/build-test-images.sh (cached by tag); at the end it stops only a daemon it
-started. OVERFIT_GATE_SKIP_DOCKER=1 skips these tests explicitly, with that reason shown.
+started. GATE_TEST_SKIP_DOCKER=1 skips these tests explicitly, with that reason shown.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def _script(name: str, *args: str, timeout: float) -> str:
 
 @pytest.fixture(scope="session")
 def docker_images() -> Iterator[Images]:
-    if os.environ.get("OVERFIT_GATE_SKIP_DOCKER") == "1":
-        pytest.skip("OVERFIT_GATE_SKIP_DOCKER=1: docker tests turned off explicitly")
-    state = Path(os.environ.get("OVERFIT_GATE_ENGINE_STATE", "/tmp/overfit-gate-engine")) / "dockerd.pid"
+    if os.environ.get("GATE_TEST_SKIP_DOCKER") == "1":
+        pytest.skip("GATE_TEST_SKIP_DOCKER=1: docker tests turned off explicitly")
+    state = Path(os.environ.get("GATE_TEST_ENGINE_STATE", "/tmp/overfit-gate-engine")) / "dockerd.pid"
     had_pid = state.exists()
     _script("docker-engine.sh", "start", timeout=600)
     started = state.exists() and not had_pid

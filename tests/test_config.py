@@ -84,3 +84,11 @@ def test_invalid_toml(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.overfit-gate\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         resolve({}, {}, tmp_path)
+
+
+def test_settings_with_their_own_channel_are_not_config_keys(tmp_path: Path) -> None:
+    # `run` reads these itself (the config file locates the config; the token never enters it):
+    # the env layer must not reject them as unknown keys.
+    env = {"OVERFIT_GATE_CONFIG_FILE": "gate.toml", "OVERFIT_GATE_GITHUB_TOKEN": "t0ken", "INPUT_CONFIG-FILE": "x.toml"}
+    cfg = resolve({}, env, tmp_path)
+    assert "t0ken" not in cfg.model_dump_json()
