@@ -52,8 +52,9 @@ def argv_for(env: Mapping[str, str]) -> list[str]:
 
 
 def _report_dir(env: Mapping[str, str]) -> Path:
-    out = _input(env, "out") or "overfit-gate-report"
-    return (Path.cwd() / out).resolve()
+    from gate.config import report_folder  # pydantic: only once a subcommand has run
+
+    return report_folder(None, env)
 
 
 def _give_back(out_dir: Path, workspace: str | None) -> None:

@@ -207,6 +207,14 @@ def resolve(
         ) from None
 
 
+def report_folder(cli_out: str | None, env: Mapping[str, str]) -> Path:
+    """The report folder where the full config is not resolved (``report``, ``publish``, the
+    action entry, ``run`` after a config error): the flag, the action input, the environment,
+    the default — the layers' order (the pyproject table is ``run``'s alone)."""
+    out = cli_out or env.get("INPUT_OUT") or env.get(f"{ENV_PREFIX}OUT") or Config.model_fields["out"].default
+    return (Path.cwd() / out).resolve()
+
+
 def environment() -> dict[str, str]:
     """The process environment, read once at the edge and passed inward."""
     return dict(os.environ)

@@ -92,3 +92,14 @@ def test_settings_with_their_own_channel_are_not_config_keys(tmp_path: Path) -> 
     env = {"OVERFIT_GATE_CONFIG_FILE": "gate.toml", "OVERFIT_GATE_GITHUB_TOKEN": "t0ken", "INPUT_CONFIG-FILE": "x.toml"}
     cfg = resolve({}, env, tmp_path)
     assert "t0ken" not in cfg.model_dump_json()
+
+
+def test_report_folder_follows_the_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.config import report_folder
+
+    monkeypatch.chdir(tmp_path)
+    env = {"OVERFIT_GATE_OUT": "from-env", "INPUT_OUT": "from-input"}
+    assert report_folder("from-flag", env) == tmp_path / "from-flag"
+    assert report_folder(None, env) == tmp_path / "from-input"
+    assert report_folder(None, {"OVERFIT_GATE_OUT": "from-env"}) == tmp_path / "from-env"
+    assert report_folder(None, {}) == tmp_path / "overfit-gate-report"

@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from pathlib import Path
 
+from gate.config import report_folder
 from gate.errors import EXIT_ERROR, VERDICT_EXIT, UsageError
 from gate.github.env import from_environ, split_repo
 from gate.github.publish import publisher, render_summary
+from gate.report.actions import emit
 from gate.result import load_result
 
 DEFAULT_NAME = "overfit-gate"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="overfit-gate-report", help="report folder holding result.json (default: overfit-gate-report)")
+    parser.add_argument("--out", default=None, help="report folder holding result.json (default: overfit-gate-report)")
     parser.add_argument("--name", default=None, help=f"check run / status / comment name (default: {DEFAULT_NAME})")
     parser.add_argument("--github-token", default=None, help="token (default: $GITHUB_TOKEN); never printed")
     parser.add_argument("--repo", default=None, help="owner/name (default: $GITHUB_REPOSITORY)")
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    out_dir = Path(args.out)
+    out_dir = report_folder(args.out, env)
     result = load_result(out_dir)
     name = args.name or DEFAULT_NAME
     if result.name and result.name != name:
@@ -45,12 +46,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
               "(pass --name to change)", flush=True)
     if args.repo:
         split_repo(args.repo)
-    try:
-        from gate.report.actions import emit
-    except ImportError:  # pragma: no cover - the reports module ships with the package
-        print("overfit-gate: notice: job summary/outputs not written (gate.report.actions missing)", flush=True)
-    else:
-        emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped
+    emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped
     gh = from_environ(env, args.github_token)
     pub = publisher(gh, name, repo=args.repo, sha=args.sha, pr=args.pr, out_dir=out_dir)
     if pub is None:

@@ -6,26 +6,23 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from pathlib import Path
 
+from gate.config import report_folder
 from gate.report import write_reports
 from gate.report.terminal import summary
 from gate.result import load_result
-
-DEFAULT_OUT = "overfit-gate-report"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "overfit-gate report [--out DIR]"
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help=f"folder holding result.json; the reports are written beside it (default: {DEFAULT_OUT}/)")
+                        help="folder holding result.json; the reports are written beside it (default: overfit-gate-report/)")
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Exit 0 once the reports are written, whatever the verdict: gating is `run`'s and
     `verify`'s job, and a re-render that exits 1 would read as a broken report step."""
-    out = args.out or env.get("INPUT_OUT") or env.get("OVERFIT_GATE_OUT") or DEFAULT_OUT
-    out_dir = (Path.cwd() / out).resolve()
+    out_dir = report_folder(args.out, env)
     result = load_result(out_dir)
     written = write_reports(result, out_dir, env)
     print(summary(result, out_dir), flush=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gate import __version__
 from gate.collect import collect
 from gate.commands.flags import add_config_flags, config_overrides
-from gate.config import Config, resolve
+from gate.config import Config, report_folder, resolve
 from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, RunnerError, UsageError
 from gate.harness.spec import Spec
 from gate.result import ErrorInfo, Result
@@ -96,12 +96,6 @@ def print_config(cfg: Config) -> None:
         print(f"  {k.replace('_', '-'):<18} {v if isinstance(v, str) else json.dumps(v)}", flush=True)
 
 
-def _fallback_out(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    """Where to write the report when the config itself could not be resolved."""
-    out = getattr(args, "out", None) or env.get("INPUT_OUT") or env.get("OVERFIT_GATE_OUT") or Config.model_fields["out"].default
-    return (Path.cwd() / out).resolve()
-
-
 def _clear(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in STALE:
@@ -149,7 +143,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         cfg, workdir = load_config(args, env)
     except UsageError as exc:
-        _record_usage_error(exc, _fallback_out(args, env), env)
+        _record_usage_error(exc, report_folder(getattr(args, "out", None), env), env)
         raise
     out_dir = (Path.cwd() / cfg.out).resolve()
     try:
