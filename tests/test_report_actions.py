@@ -124,3 +124,20 @@ def test_summary_is_rendered_from_the_result_not_a_forged_report(tmp_path: Path)
     emit(r, tmp_path, env)
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith("earlier step\n## ❌ overfit-gate: fail\n") and "✅ overfit-gate: pass" not in summary
+
+
+def test_annotations_point_at_the_repository_path_in_both_channels() -> None:
+    from gate.github.checks import build_annotations
+    from gate.report.locate import check_location, source_file
+    from gate.result import CheckResult
+
+    sub = passing(config={"working_directory": "sub/project"})
+    assert source_file(sub) == "sub/project/examples/mlp_classifier.py"
+    script = passing(entrypoint=None, command=["python", "train.py", "--lr", "3e-4"], config={})
+    assert source_file(script) == "train.py"
+    assert source_file(passing(entrypoint="/ws/proj/t.py:f", config={}), workspace="/ws") == "proj/t.py"
+    own = CheckResult(name="x", status="fail", message="m", data={"file": "model.py", "line": 12})
+    assert check_location(own, "fallback.py") == ("model.py", 12)
+    # Check-run annotations and workflow-command annotations name the same file.
+    failing = sub.model_copy(update={"checks": [CheckResult(name="x", status="fail", message="m")]})
+    assert [a["path"] for a in build_annotations(failing)] == ["sub/project/examples/mlp_classifier.py"]

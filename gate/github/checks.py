@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.github.client import GitHubClient
+from gate.report.locate import check_location, source_file
 from gate.result import Result
 
 MAX_ANNOTATIONS = 50  # per request, GitHub's limit; the rest go in follow-up PATCHes
@@ -47,28 +48,17 @@ def truncate(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - len(note)] + note
 
 
-def _source_file(result: Result) -> str | None:
-    """The file a failing check is attributed to when it names none itself: the entry point."""
-    if result.entrypoint:
-        return result.entrypoint.rpartition(":")[0] or None
-    for part in result.command or []:
-        if part.endswith(".py"):
-            return part
-    return None
-
-
 def build_annotations(result: Result) -> list[dict[str, Any]]:
     """One annotation per failing (failure) or warning (warning) check that can be placed in a file."""
-    fallback = _source_file(result)
+    fallback = source_file(result)
     out: list[dict[str, Any]] = []
     for check in result.checks:
         if check.status not in ("fail", "warn"):
             continue
-        path = check.data.get("path") or check.data.get("file") or fallback
-        if not isinstance(path, str) or not path:
+        path, line = check_location(check, fallback)
+        if path is None:
             continue
-        line = check.data.get("line")
-        line = line if isinstance(line, int) and line > 0 else 1
+        line = line or 1
         message = check.message + (f"\nhint: {check.hint}" if check.hint else "")
         out.append({
             "path": path.removeprefix("./"),

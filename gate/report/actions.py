@@ -5,11 +5,11 @@ Formats: https://docs.github.com/actions/reference/workflow-commands-for-github-
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from gate.report.locate import check_location, source_file
 from gate.result import Result
 
 
@@ -63,30 +63,15 @@ def outputs(result: Result, out_dir: Path, env: Mapping[str, str]) -> dict[str, 
     }
 
 
-def entry_file(result: Result, env: Mapping[str, str]) -> str | None:
-    """The entry point's file relative to the repository root, where annotations point."""
-    if not result.entrypoint:
-        return None
-    path = result.entrypoint.rpartition(":")[0]
-    if not path:
-        return None
-    workdir = str(result.config.get("working_directory") or ".")
-    full = os.path.normpath(os.path.join(workdir, path))
-    workspace = env.get("GITHUB_WORKSPACE")
-    if os.path.isabs(full) and workspace:
-        full = os.path.relpath(full, workspace)
-    return full.replace(os.sep, "/")
-
-
 def annotation_lines(result: Result, env: Mapping[str, str]) -> list[str]:
-    file = entry_file(result, env)
+    file = source_file(result, env.get("GITHUB_WORKSPACE"))
     lines = []
     for c in result.checks:
         if c.status not in ("fail", "warn"):
             continue
         message = c.message + (f"\nhint: {c.hint}" if c.hint else "")
-        lines.append(command("error" if c.status == "fail" else "warning", message,
-                             file=c.data.get("file") or file, line=c.data.get("line"),
+        path, line = check_location(c, file)
+        lines.append(command("error" if c.status == "fail" else "warning", message, file=path, line=line,
                              title=f"overfit-gate: {c.name}"))
     # A fail or error that no check explains still deserves one annotation.
     if result.verdict != "pass" and not result.failed_checks:
