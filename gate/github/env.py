@@ -18,6 +18,9 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 # Where the token may come from, in order (the CLI flag is checked by the caller first).
 TOKEN_VARS = ("GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN")
+# Credentials the training code must never see (the local runner drops them from the child's
+# environment): every place we read a token from, and the other names tokens travel under.
+SECRET_VARS = (*TOKEN_VARS, "GH_TOKEN", "OVERFIT_GATE_GITHUB_TOKEN")
 PR_EVENTS = ("pull_request", "pull_request_target")
 
 

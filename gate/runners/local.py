@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from gate.errors import RunnerError
+from gate.github.env import SECRET_VARS
 from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
 from gate.runners.process import Tail, kill_group, pump
 
@@ -32,7 +33,7 @@ class LocalRunner:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
         env["PYTHONUNBUFFERED"] = "1"
         # The training code never needs our GitHub credentials.
-        for key in ("GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN", "GH_TOKEN", "OVERFIT_GATE_GITHUB_TOKEN"):
+        for key in SECRET_VARS:
             env.pop(key, None)
         try:
             proc = subprocess.Popen(
