@@ -35,12 +35,7 @@ def collect(outcome: Outcome, out_dir: Path, base: dict[str, Any], timeout: floa
             f"the run did not finish within the {timeout:g}s timeout and was stopped "
             "(a hang, a deadlock, or too many steps for the budget?)"
         )
-        fields = existing.model_dump(by_alias=True) if existing else {}
-        fields.update(base)
-        fields.update(verdict="error", reason=reason, error={"type": "Timeout", "message": reason, "traceback": outcome.log_tail})
-        if not fields.get("losses"):
-            fields["losses"] = _partial_losses(out_dir)
-        return Result.model_validate(fields)
+        return _error(base, "Timeout", reason, outcome.log_tail, out_dir, existing)
     if outcome.error is not None:
         return _error(base, outcome.error_type, outcome.error, outcome.log_tail, out_dir, existing)
     if existing is not None:
@@ -69,5 +64,6 @@ def _error(
         error=ErrorInfo(type=kind, message=message, traceback=log_tail).model_dump(),
         gate_version=__version__,
     )
-    fields.setdefault("losses", _partial_losses(out_dir))
+    if not fields.get("losses"):
+        fields["losses"] = _partial_losses(out_dir)
     return Result.model_validate(fields)
