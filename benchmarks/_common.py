@@ -50,7 +50,12 @@ def timed(fn: Callable[[], Any]) -> Callable[[], float]:
 
 def table(title: str, rows: list[tuple[str, list[float], list[float]]], base_name: str, other_name: str) -> str:
     """rows: (case, base times, other times) -> medians, min/max, ratio of medians."""
-    out = [f"## {title}", "", f"| case | {base_name} median s (min-max) | {other_name} median s (min-max) | ratio |", "|---|---|---|---|"]
+    out = [
+        f"## {title}",
+        "",
+        f"| case | {base_name} median s (min-max) | {other_name} median s (min-max) | ratio |",
+        "|---|---|---|---|",
+    ]
     for case, base, other in rows:
         mb, mo = statistics.median(base), statistics.median(other)
         out.append(
@@ -76,4 +81,6 @@ def timed_process(argv: list[str], what: str) -> float:
 
 def gate_run(args: list[str], out: str) -> float:
     """Wall seconds of one `overfit-gate run --out OUT ARGS...`."""
-    return timed_process([sys.executable, "-m", "gate", "run", "--out", out, *args], f"overfit-gate run {' '.join(args)}")
+    return timed_process(
+        [sys.executable, "-m", "gate", "run", "--out", out, *args], f"overfit-gate run {' '.join(args)}"
+    )

@@ -42,8 +42,14 @@ def main() -> None:
 
     loader = DataLoader([task.batch], batch_size=None)  # the one fixed batch
     trainer = L.Trainer(
-        overfit_batches=1, max_steps=args.steps, accelerator="auto", devices=1, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        overfit_batches=1,
+        max_steps=args.steps,
+        accelerator="auto",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     trainer.fit(Module(), loader)
     print(float(trainer.callback_metrics.get("loss", torch.tensor(float("nan")))))

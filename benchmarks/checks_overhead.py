@@ -66,7 +66,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for entry in args.examples:
             once(entry, CONFIGS["none"], args.device, tmp)  # warm-up: imports, allocator
-            times: dict[str, dict[str, list[float]]] = {"wall": {k: [] for k in CONFIGS}, "cpu": {k: [] for k in CONFIGS}}
+            times: dict[str, dict[str, list[float]]] = {
+                "wall": {k: [] for k in CONFIGS},
+                "cpu": {k: [] for k in CONFIGS},
+            }
             steps = 0
             for _ in range(args.repeat):
                 for name, skip in CONFIGS.items():  # interleaved so load drifts hit all alike
@@ -82,11 +85,15 @@ def main() -> int:
                 if clock == ("cpu" if args.device == "cpu" else "wall"):  # the budget is judged on the steadier clock
                     worst["default"] = max(worst["default"], r_def)
                     worst["all"] = max(worst["all"], r_all)
-                print(f"{Path(entry).stem:<18}{clock:>6}{steps:>6}{med['none']:>9.3f}{med['default']:>11.3f}{med['all']:>9.3f}"
-                      f"{r_def:>13.2f}x{r_all:>9.2f}x")
+                print(
+                    f"{Path(entry).stem:<18}{clock:>6}{steps:>6}{med['none']:>9.3f}{med['default']:>11.3f}{med['all']:>9.3f}"
+                    f"{r_def:>13.2f}x{r_all:>9.2f}x"
+                )
     ok = worst["default"] <= 1.2 and worst["all"] <= 2.0
-    print(f"worst: default {worst['default']:.2f}x (budget 1.2x), all {worst['all']:.2f}x (budget 2x) -> "
-          + ("within budget" if ok else "OVER BUDGET"))
+    print(
+        f"worst: default {worst['default']:.2f}x (budget 1.2x), all {worst['all']:.2f}x (budget 2x) -> "
+        + ("within budget" if ok else "OVER BUDGET")
+    )
     return 0 if ok else 1
 
 

@@ -20,7 +20,9 @@ from _common import ROOT, gate_run, paired
 
 
 def train_image() -> str:
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "build-test-images.sh")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-test-images.sh")], capture_output=True, text=True, check=True
+    )
     return next(line.split("=", 1)[1] for line in out.stdout.splitlines() if line.startswith("TRAIN="))
 
 
@@ -36,7 +38,9 @@ def main() -> None:
         t = paired(
             {
                 "local": lambda: gate_run([*common, "--runner", "local"], os.path.join(tmp, "l")),
-                "docker": lambda: gate_run([*common, "--runner", "docker", "--image", image, "--gpus", "0"], os.path.join(tmp, "d")),
+                "docker": lambda: gate_run(
+                    [*common, "--runner", "docker", "--image", image, "--gpus", "0"], os.path.join(tmp, "d")
+                ),
             },
             args.repeats,
         )

@@ -35,12 +35,25 @@ def bare_loop(model: torch.nn.Module, batch: object, loss_fn, opt: torch.optim.O
     return losses
 
 
-def harness_loop(model: torch.nn.Module, batch: object, loss_fn, opt: torch.optim.Optimizer, steps: int, device: torch.device) -> None:
+def harness_loop(
+    model: torch.nn.Module, batch: object, loss_fn, opt: torch.optim.Optimizer, steps: int, device: torch.device
+) -> None:
     spec = Spec(steps=steps, skip_checks=["*"])
     # A monitor that never stops early, so both loops run exactly `steps` steps.
-    monitor = Monitor(steps=steps, target_loss=-1.0, floor=-2.0, confirm_steps=steps, divergence_factor=1e12, patience=10**9)
-    ctx = Context(spec=spec, model=model, batch=batch, loss_fn=loss_fn, optimizer=opt,
-                  forward=default_forward(batch), input_keys=input_keys(batch), device=device, monitor=monitor)
+    monitor = Monitor(
+        steps=steps, target_loss=-1.0, floor=-2.0, confirm_steps=steps, divergence_factor=1e12, patience=10**9
+    )
+    ctx = Context(
+        spec=spec,
+        model=model,
+        batch=batch,
+        loss_fn=loss_fn,
+        optimizer=opt,
+        forward=default_forward(batch),
+        input_keys=input_keys(batch),
+        device=device,
+        monitor=monitor,
+    )
     out = train(ctx, monitor, checks=())
     assert out.steps == steps, out.steps
 
@@ -81,8 +94,10 @@ def main() -> None:
         run_bare(), run_gate()  # warm-up (allocator, kernels, lazy init)
         t = paired({"bare": timed(run_bare), "gate": timed(run_gate)}, args.repeats)
         rows.append((f"{name} ({args.steps} steps)", t["bare"], t["gate"]))
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, device {device}, "
-          f"threads {torch.get_num_threads()}, repeats {args.repeats} (interleaved)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, device {device}, "
+        f"threads {torch.get_num_threads()}, repeats {args.repeats} (interleaved)"
+    )
     print(table("Harness loop (checks off) vs bare loop", rows, "bare loop", "harness loop"))
 
 

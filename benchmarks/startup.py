@@ -39,8 +39,13 @@ def main() -> None:
     gate = shutil.which("overfit-gate", path=os.path.dirname(PY)) or "overfit-gate"
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r")
-        proc = subprocess.run([PY, "-c", RSS_PROBE, "run", "--entrypoint", "examples/tiny_gpt.py:make_task", "--out", out],
-                              cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+        proc = subprocess.run(
+            [PY, "-c", RSS_PROBE, "run", "--entrypoint", "examples/tiny_gpt.py:make_task", "--out", out],
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+        )
         rss_mb = int(proc.stderr.split("RSS_KB")[-1].split()[0]) / 1024
         cases = {
             "python -c pass (floor)": [PY, "-c", "pass"],
@@ -49,17 +54,33 @@ def main() -> None:
             "overfit-gate report --out DIR": [gate, "report", "--out", out],
             # The cold path: no loss.png (or a stale one), so matplotlib is imported and it is drawn.
             "overfit-gate report --out DIR (loss.png missing)": [
-                "bash", "-c", f'rm -f "{out}/loss.png" && exec "{gate}" report --out "{out}"'],
+                "bash",
+                "-c",
+                f'rm -f "{out}/loss.png" && exec "{gate}" report --out "{out}"',
+            ],
         }
         times = {name: [] for name in cases}
         for _ in range(args.repeats):
             for name, cmd in cases.items():
                 times[name].append(wall(cmd))
-        imports = subprocess.run(
-            [PY, "-c", "import sys; from gate.cli import main\n"
-             "try: main(['report', '--out', sys.argv[1]])\nexcept SystemExit: pass\n"
-             "print('torch' in sys.modules, 'matplotlib.pyplot' in sys.modules)", out],
-            cwd=ROOT, env=clean_env(), capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        imports = (
+            subprocess.run(
+                [
+                    PY,
+                    "-c",
+                    "import sys; from gate.cli import main\n"
+                    "try: main(['report', '--out', sys.argv[1]])\nexcept SystemExit: pass\n"
+                    "print('torch' in sys.modules, 'matplotlib.pyplot' in sys.modules)",
+                    out,
+                ],
+                cwd=ROOT,
+                env=clean_env(),
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
     print(f"python {sys.version.split()[0]}, repeats {args.repeats} interleaved")
     print("\n| command | median s | min s | max s |\n|---|---|---|---|")
     for name, ts in times.items():

@@ -49,7 +49,9 @@ def main() -> None:
             res, dt = once(entry, tmp)
             name = Path(entry.split(":")[0]).stem + ("" if entry.endswith("make_task") else ":" + entry.split(":")[1])
             reason = res["reason"] if len(res["reason"]) < 90 else res["reason"][:87] + "..."
-            print(f"| {name} | {res['verdict']} | {res['steps']} | {res.get('target_step')} | {decided_by(res)} | {reason} | {dt:.2f} |")
+            print(
+                f"| {name} | {res['verdict']} | {res['steps']} | {res.get('target_step')} | {decided_by(res)} | {reason} | {dt:.2f} |"
+            )
     print(f"\npython {sys.version.split()[0]}; default config (all default checks on, confirm-steps 20, patience 200)")
 
 

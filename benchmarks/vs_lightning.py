@@ -21,8 +21,9 @@ PY = sys.executable
 
 
 def lightning_run(entry: str, steps: int) -> float:
-    return timed_process([PY, str(ROOT / "benchmarks" / "_lightning_run.py"), entry, "--steps", str(steps)],
-                         f"lightning on {entry}")
+    return timed_process(
+        [PY, str(ROOT / "benchmarks" / "_lightning_run.py"), entry, "--steps", str(steps)], f"lightning on {entry}"
+    )
 
 
 def main() -> None:
@@ -44,8 +45,14 @@ def main() -> None:
             )
             rows.append((name, t["lightning"], t["gate"]))
     print(f"python {sys.version.split()[0]}, repeats {args.repeats} interleaved, Lightning max_steps={args.steps}")
-    print(table("Full default gate run vs Lightning overfit_batches=1 (whole processes)", rows,
-                f"Lightning ({args.steps} steps, no verdict)", "overfit-gate run (verdict + checks + reports)"))
+    print(
+        table(
+            "Full default gate run vs Lightning overfit_batches=1 (whole processes)",
+            rows,
+            f"Lightning ({args.steps} steps, no verdict)",
+            "overfit-gate run (verdict + checks + reports)",
+        )
+    )
 
 
 if __name__ == "__main__":

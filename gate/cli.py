@@ -56,8 +56,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return EXIT_USAGE
     module_name, help_ = COMMANDS[first]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"overfit-gate {first}", description=help_, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=f"overfit-gate {first}",
+        description=help_,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     module.add_arguments(parser)
     rest = argv[1:]
     # Script mode: everything after `--` is the user's command, untouched by our parser.

@@ -37,18 +37,31 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # What to run
-    entrypoint: str | None = Field(None, description="Task mode: `path/to/file.py:function` returning the task mapping.")
-    command: list[str] | None = Field(None, description="Script mode: the training command, e.g. `python train.py --lr 3e-4`.")
+    entrypoint: str | None = Field(
+        None, description="Task mode: `path/to/file.py:function` returning the task mapping."
+    )
+    command: list[str] | None = Field(
+        None, description="Script mode: the training command, e.g. `python train.py --lr 3e-4`."
+    )
     working_directory: str = Field(".", description="Folder the pipeline runs in; relative paths resolve against it.")
-    python: str | None = Field(None, description="Python of the training environment: for the local runner (default: the gate's own), or inside the image for the docker runner (default: `python`, else `python3`).")
+    python: str | None = Field(
+        None,
+        description="Python of the training environment: for the local runner (default: the gate's own), or inside the image for the docker runner (default: `python`, else `python3`).",
+    )
 
     # Overfit loop and verdict
     steps: int = Field(500, ge=1, description="Step budget; fail if the target is not reached within it.")
     target_ratio: float = Field(0.01, gt=0, lt=1, description="Pass when `loss - floor <= ratio * (first - floor)`.")
     target_loss: float | None = Field(None, description="Absolute target instead of the ratio.")
-    loss_floor: float | None = Field(None, description="Lowest achievable loss (default: the task's `loss_floor`, else 0).")
-    confirm_steps: int = Field(20, ge=1, description="Consecutive steps the loss must stay at the target before passing.")
-    divergence_factor: float = Field(10.0, gt=1, description="Fail when `loss - floor` exceeds this multiple of `first - floor`.")
+    loss_floor: float | None = Field(
+        None, description="Lowest achievable loss (default: the task's `loss_floor`, else 0)."
+    )
+    confirm_steps: int = Field(
+        20, ge=1, description="Consecutive steps the loss must stay at the target before passing."
+    )
+    divergence_factor: float = Field(
+        10.0, gt=1, description="Fail when `loss - floor` exceeds this multiple of `first - floor`."
+    )
     patience: int = Field(200, ge=1, description="Fail early when the best loss has not improved for this many steps.")
     seed: int = Field(0, description="Seed for python, numpy and torch RNGs.")
     device: str = Field("auto", description="`auto` (cuda if available), `cpu`, `cuda`, `cuda:N`.")
@@ -58,17 +71,23 @@ class Config(BaseModel):
 
     # Checks
     skip_checks: list[str] = Field(default_factory=list, description="Checks to turn off, by name.")
-    allow_unused: list[str] = Field(default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient.")
+    allow_unused: list[str] = Field(
+        default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
+    )
     fail_on_warn: bool = Field(False, description="Treat warnings as failures.")
 
     # Script mode
-    pin: Literal["auto", "dataloader", "module", "off"] = Field("auto", description="Script mode: how to pin the batch.")
+    pin: Literal["auto", "dataloader", "module", "off"] = Field(
+        "auto", description="Script mode: how to pin the batch."
+    )
 
     # Runner
     runner: Literal["local", "docker"] = Field("local", description="Where the harness runs.")
     image: str | None = Field(None, description="Docker runner: the training image.")
     dockerfile: str | None = Field(None, description="Docker runner: build the training image from this Dockerfile.")
-    gpus: str = Field("1", description="Docker runner: `1` (one GPU), `0` (CPU only), or `device=N` for a specific GPU.")
+    gpus: str = Field(
+        "1", description="Docker runner: `1` (one GPU), `0` (CPU only), or `device=N` for a specific GPU."
+    )
     network: bool = Field(False, description="Docker runner: give the training container network access.")
 
     # Output and publishing
@@ -166,9 +185,9 @@ def from_env(env: Mapping[str, str], prefix: str, source: str) -> dict[str, Any]
     """``OVERFIT_GATE_TARGET_RATIO`` / ``INPUT_TARGET-RATIO``; empty values mean unset
     (an action input left at its default ``''`` must not override the config file)."""
     raw = {
-        k[len(prefix):]: v
+        k[len(prefix) :]: v
         for k, v in env.items()
-        if k.startswith(prefix) and v.strip() != "" and _norm(k[len(prefix):]) not in _NOT_CONFIG
+        if k.startswith(prefix) and v.strip() != "" and _norm(k[len(prefix) :]) not in _NOT_CONFIG
     }
     if prefix == INPUT_PREFIX:
         # Action inputs that are not config keys (github-token, config-file, args) are

@@ -107,9 +107,7 @@ def parse_result(raw: Any, source: str = RESULT_FILE) -> Result:
     try:
         return Result.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5])
         raise ResultError(
             f"{source} does not match the result schema: {problems}",
             hint="the harness and controller versions may differ; re-run the gate",

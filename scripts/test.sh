@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$(bash "$ROOT/scripts/setup-env.sh" dev,integrations | tail -n 1)"
 cd "$ROOT"
 echo "== ruff"; "$VENV/bin/ruff" check gate tests benchmarks examples scripts
+"$VENV/bin/ruff" format --check gate tests benchmarks examples scripts
 echo "== mypy"; "$VENV/bin/mypy" gate
 if [ "${GATE_TEST_SKIP_DOCKER:-0}" != "1" ]; then
   echo "== docker engine and test images"

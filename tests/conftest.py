@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture
 def gate_cli(tmp_path: Path) -> Callable[..., tuple[int, dict[str, Any] | None, str]]:
     """Run the real CLI in a subprocess (as users and CI do); returns (exit code, result.json, output)."""
 
-    def _run(*args: str, out: Path | None = None, env: dict[str, str] | None = None, cwd: Path = ROOT,
-             timeout: float = 180) -> tuple[int, dict[str, Any] | None, str]:
+    def _run(
+        *args: str, out: Path | None = None, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 180
+    ) -> tuple[int, dict[str, Any] | None, str]:
         out = out or tmp_path / "report"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
         full_env.update(env or {})
@@ -29,7 +29,12 @@ def gate_cli(tmp_path: Path) -> Callable[..., tuple[int, dict[str, Any] | None, 
         if argv and argv[0] == "run" and "--out" not in argv:
             argv[1:1] = ["--out", str(out)]
         proc = subprocess.run(
-            [sys.executable, "-m", "gate", *argv], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+            [sys.executable, "-m", "gate", *argv],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         result_path = out / "result.json"
         result = json.loads(result_path.read_text()) if result_path.is_file() else None

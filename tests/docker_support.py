@@ -30,7 +30,9 @@ class Images:
 
 
 def _script(name: str, *args: str, timeout: float) -> str:
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / name), *args], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / name), *args], capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
         pytest.fail(f"scripts/{name} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc.stdout + proc.stderr
@@ -57,6 +59,7 @@ def docker_images() -> Iterator[Images]:
 
 def containers(name: str) -> list[str]:
     """Ids of containers (any state) the docker runner started for a gate of this name."""
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL}={name}"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label={LABEL}={name}"], capture_output=True, text=True, check=True
+    ).stdout
     return out.split()

@@ -95,7 +95,9 @@ def test_skip_checks_opts_out_by_name() -> None:
     assert by_name(r, "batch_independence") == []
 
 
-@pytest.mark.parametrize(("bug", "check", "steps"), [("bug_lr_zero", "parameters_update", 32), ("bug_maximize", "loss_direction", 16)])
+@pytest.mark.parametrize(
+    ("bug", "check", "steps"), [("bug_lr_zero", "parameters_update", 32), ("bug_maximize", "loss_direction", 16)]
+)
 def test_certain_failures_stop_early(bug: str, check: str, steps: int) -> None:
     r = run(bug, steps=500)
     assert r["steps"] == steps
@@ -174,8 +176,17 @@ def test_input_dependence_skips_without_a_fresh_model() -> None:
     monitor = Monitor(steps=10)
     monitor.feed([1.0, 0.001])
     model = torch.nn.Linear(2, 2)
-    ctx = Context(spec=Spec(), model=model, batch=torch.zeros(2, 2), loss_fn=lambda m, b: m(b).sum(),
-                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1), forward=lambda m, b: m(b),
-                  input_keys=[], device=torch.device("cpu"), monitor=monitor, mode="script")
+    ctx = Context(
+        spec=Spec(),
+        model=model,
+        batch=torch.zeros(2, 2),
+        loss_fn=lambda m, b: m(b).sum(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        forward=lambda m, b: m(b),
+        input_keys=[],
+        device=torch.device("cpu"),
+        monitor=monitor,
+        mode="script",
+    )
     (c,) = InputDependence().finish(ctx)
     assert c["status"] == "skip" and "fresh model" in c["message"]

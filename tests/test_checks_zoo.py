@@ -28,29 +28,55 @@ BUGS: dict[str, tuple[str, str]] = {
     "bug_no_causal_mask": ("causality", "`attn` (MultiheadAttention)"),
     "bug_self_labels": ("input_dependence", "model's own output"),
 }
-CLEAN = ["clean_mlp", "clean_cnn_bn", "clean_causal_lm", "clean_lstm", "clean_frozen_backbone",
-         "clean_seq_pool", "clean_autoencoder"]
+CLEAN = [
+    "clean_mlp",
+    "clean_cnn_bn",
+    "clean_causal_lm",
+    "clean_lstm",
+    "clean_frozen_backbone",
+    "clean_seq_pool",
+    "clean_autoencoder",
+]
 # A warning-only bug: passes by default, fails with --fail-on-warn.
 WARN_ONLY = "bug_init_scale"
-RUNS: list[tuple[str, tuple[str, ...]]] = (
-    [(name, ()) for name in [*BUGS, *CLEAN, WARN_ONLY]] + [(WARN_ONLY, ("--fail-on-warn",))]
-)
+RUNS: list[tuple[str, tuple[str, ...]]] = [(name, ()) for name in [*BUGS, *CLEAN, WARN_ONLY]] + [
+    (WARN_ONLY, ("--fail-on-warn",))
+]
 
 
 def _run(name: str, extra: tuple[str, ...], out: Path) -> tuple[int, dict[str, Any] | None, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
     env["OMP_NUM_THREADS"] = "1"  # two runs at a time share two cores
     proc = subprocess.run(
-        [sys.executable, "-m", "gate", "run", "--entrypoint", f"tests/zoo/{name}.py:make_task",
-         "--steps", "300", "--device", "cpu", "--out", str(out), *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "gate",
+            "run",
+            "--entrypoint",
+            f"tests/zoo/{name}.py:make_task",
+            "--steps",
+            "300",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     path = out / "result.json"
     return proc.returncode, json.loads(path.read_text()) if path.is_file() else None, proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
-def zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, Any] | None, str]]:
+def zoo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, tuple[str, ...]], tuple[int, dict[str, Any] | None, str]]:
     base = tmp_path_factory.mktemp("zoo")
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {key: pool.submit(_run, key[0], key[1], base / f"{key[0]}{''.join(key[1])}") for key in RUNS}

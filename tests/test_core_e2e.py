@@ -18,7 +18,8 @@ BROKEN = "tests/tasks/broken.py"
 
 
 @pytest.mark.parametrize(
-    "entry", ["examples/mlp_classifier.py:make_task", "examples/cnn_bn_dropout.py:make_task", "examples/tiny_gpt.py:make_task"]
+    "entry",
+    ["examples/mlp_classifier.py:make_task", "examples/cnn_bn_dropout.py:make_task", "examples/tiny_gpt.py:make_task"],
 )
 def test_examples_pass(gate_cli, entry: str, tmp_path: Path) -> None:
     code, result, output = gate_cli("run", "--entrypoint", entry)
@@ -103,8 +104,22 @@ def test_hang_kills_the_whole_process_group(tmp_path: Path) -> None:
         "    time.sleep(600)\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "gate", "run", "--entrypoint", f"{script}:make_task", "--timeout", "4", "--out", str(tmp_path / "r")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "gate",
+            "run",
+            "--entrypoint",
+            f"{script}:make_task",
+            "--timeout",
+            "4",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 3
     pid = int(marker.read_text())

@@ -44,14 +44,21 @@ def _context(tmp: Path, wheels: Path) -> Path:
 def gate_image(docker_images: Images, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ctx = _context(tmp_path_factory.mktemp("gate-image"), docker_images.wheels)
     t0 = time.monotonic()
-    proc = subprocess.run(["docker", "build", "-q", "--build-arg", f"BASE={docker_images.base}", "-t", GATE_TAG, str(ctx)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        ["docker", "build", "-q", "--build-arg", f"BASE={docker_images.base}", "-t", GATE_TAG, str(ctx)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     print(f"\ngate image built in {time.monotonic() - t0:.0f}s")
     # A rebuild after a change to gate/ leaves the previous build untagged; drop those (only
     # images of ours: the Dockerfile labels them) so repeated runs do not fill the disk.
-    subprocess.run(["docker", "image", "prune", "-f", "--filter", "label=org.opencontainers.image.title=overfit-gate"],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["docker", "image", "prune", "-f", "--filter", "label=org.opencontainers.image.title=overfit-gate"],
+        capture_output=True,
+        timeout=120,
+    )
     yield GATE_TAG
 
 
@@ -60,9 +67,21 @@ def test_version_and_no_torch(gate_image: str) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"overfit-gate {__version__}"
     # Slim: the controller never imports torch; training happens in the user's image.
-    probe = subprocess.run(["docker", "run", "--rm", "--entrypoint", "python", gate_image, "-c",
-                            "import importlib.util as u, docker, pydantic, matplotlib; print(u.find_spec('torch'))"],
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python",
+            gate_image,
+            "-c",
+            "import importlib.util as u, docker, pydantic, matplotlib; print(u.find_spec('torch'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.stdout.strip() == "None", probe.stderr
     size = int(subprocess.check_output(["docker", "image", "inspect", "-f", "{{.Size}}", gate_image]).strip())
     assert size < 600 * 2**20, f"gate image is {size / 2**20:.0f} MiB"
@@ -81,18 +100,41 @@ def test_runs_as_a_container_action(gate_image: str, docker_images: Images, tmp_
         shutil.chown(p, RUNNER_UID, RUNNER_UID)
     name = f"test-{uuid.uuid4().hex[:8]}"
     inputs = {  # what the runner passes for `with:` (dashes kept, unset inputs empty)
-        "INPUT_SUBCOMMAND": "run", "INPUT_RUNNER": "docker", "INPUT_IMAGE": docker_images.train, "INPUT_GPUS": "0",
-        "INPUT_NAME": name, "INPUT_GITHUB-TOKEN": "", "INPUT_STEPS": "", "INPUT_TARGET-RATIO": "",
+        "INPUT_SUBCOMMAND": "run",
+        "INPUT_RUNNER": "docker",
+        "INPUT_IMAGE": docker_images.train,
+        "INPUT_GPUS": "0",
+        "INPUT_NAME": name,
+        "INPUT_GITHUB-TOKEN": "",
+        "INPUT_STEPS": "",
+        "INPUT_TARGET-RATIO": "",
     }
     github = {
-        "GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_WORKSPACE": "/github/workspace",
-        "GITHUB_OUTPUT": "/github/file_commands/set_output", "GITHUB_STEP_SUMMARY": "/github/file_commands/step_summary",
-        "GITHUB_REPOSITORY": "acme/trainer", "GITHUB_SHA": "0" * 40, "GITHUB_EVENT_NAME": "workflow_dispatch",
-        "GITHUB_RUN_ID": "1", "GITHUB_SERVER_URL": "http://127.0.0.1:9", "GITHUB_API_URL": "http://127.0.0.1:9",
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_WORKSPACE": "/github/workspace",
+        "GITHUB_OUTPUT": "/github/file_commands/set_output",
+        "GITHUB_STEP_SUMMARY": "/github/file_commands/step_summary",
+        "GITHUB_REPOSITORY": "acme/trainer",
+        "GITHUB_SHA": "0" * 40,
+        "GITHUB_EVENT_NAME": "workflow_dispatch",
+        "GITHUB_RUN_ID": "1",
+        "GITHUB_SERVER_URL": "http://127.0.0.1:9",
+        "GITHUB_API_URL": "http://127.0.0.1:9",
     }
-    argv = ["docker", "run", "--rm", "--workdir", "/github/workspace",
-            "-v", "/var/run/docker.sock:/var/run/docker.sock",
-            "-v", f"{ws}:/github/workspace", "-v", f"{files}:/github/file_commands"]
+    argv = [
+        "docker",
+        "run",
+        "--rm",
+        "--workdir",
+        "/github/workspace",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "-v",
+        f"{ws}:/github/workspace",
+        "-v",
+        f"{files}:/github/file_commands",
+    ]
     for k, v in {**inputs, **github}.items():
         argv += ["-e", f"{k}={v}"]
     proc = subprocess.run([*argv, gate_image], capture_output=True, text=True, timeout=300)

@@ -49,16 +49,22 @@ def _name(argv: list[str]) -> str:
     return argv[argv.index("--name") + 1]
 
 
-@pytest.mark.parametrize(("entry", "code", "verdict"), [
-    ("mlp_classifier.py:make_task", 0, "pass"),
-    ("broken.py:lr_zero", 1, "fail"),
-])
-def test_same_verdict_as_local_runner(gate_cli, docker_images: Images, ws: Path, entry: str, code: int, verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("entry", "code", "verdict"),
+    [
+        ("mlp_classifier.py:make_task", 0, "pass"),
+        ("broken.py:lr_zero", 1, "fail"),
+    ],
+)
+def test_same_verdict_as_local_runner(
+    gate_cli, docker_images: Images, ws: Path, entry: str, code: int, verdict: str
+) -> None:
     argv = _docker(docker_images)
     quick = ["--patience", "40"]  # the lr=0 pipeline fails fast anyway; a short patience bounds it
     d_code, d_result, d_out = gate_cli("run", "--entrypoint", entry, *quick, *argv, cwd=ws, out=ws / "docker-report")
-    l_code, l_result, l_out = gate_cli("run", "--entrypoint", entry, *quick, "--runner", "local", cwd=ws,
-                                       out=ws / "local-report")
+    l_code, l_result, l_out = gate_cli(
+        "run", "--entrypoint", entry, *quick, "--runner", "local", cwd=ws, out=ws / "local-report"
+    )
     assert (d_code, l_code) == (code, code), d_out + l_out
     assert d_result is not None and l_result is not None
     d, loc = Result.model_validate(d_result), Result.model_validate(l_result)
@@ -77,8 +83,15 @@ def test_same_verdict_as_local_runner(gate_cli, docker_images: Images, ws: Path,
 
 def test_network_off_and_no_environment_inside(gate_cli, docker_images: Images, ws: Path) -> None:
     argv = _docker(docker_images)
-    code, _, out = gate_cli("run", "--entrypoint", f"{TASKS}:probe", *argv, "--no-publish", cwd=ws,
-                                 env={"GITHUB_TOKEN": "ghs_secret", "INPUT_GITHUB-TOKEN": "ghs_secret", "MY_VAR": "1"})
+    code, _, out = gate_cli(
+        "run",
+        "--entrypoint",
+        f"{TASKS}:probe",
+        *argv,
+        "--no-publish",
+        cwd=ws,
+        env={"GITHUB_TOKEN": "ghs_secret", "INPUT_GITHUB-TOKEN": "ghs_secret", "MY_VAR": "1"},
+    )
     assert code == 0, out
     evidence = json.loads((ws / "evidence.json").read_text())
     assert evidence["interfaces"] == ["lo"]  # network_mode none: loopback only
@@ -111,8 +124,14 @@ def test_hanging_task_is_killed_at_timeout(gate_cli, docker_images: Images, ws: 
 def test_cancel_stops_and_removes_the_container(docker_images: Images, ws: Path) -> None:
     argv = _docker(docker_images)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "gate", "run", "--entrypoint", "broken.py:hangs", "--out", "report", *argv],
-                            cwd=ws, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gate", "run", "--entrypoint", "broken.py:hangs", "--out", "report", *argv],
+        cwd=ws,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not containers(_name(argv)):
         assert time.monotonic() < deadline and proc.poll() is None, "the container never appeared"
@@ -165,8 +184,19 @@ def test_missing_image(gate_cli, docker_images: Images, ws: Path) -> None:
 
 def test_no_daemon(gate_cli, ws: Path, tmp_path: Path) -> None:
     # Needs no engine: a socket path where nothing listens.
-    code, result, out = gate_cli("run", "--entrypoint", "mlp_classifier.py:make_task", "--runner", "docker",
-                                 "--image", "x", "--gpus", "0", cwd=ws, env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    code, result, out = gate_cli(
+        "run",
+        "--entrypoint",
+        "mlp_classifier.py:make_task",
+        "--runner",
+        "docker",
+        "--image",
+        "x",
+        "--gpus",
+        "0",
+        cwd=ws,
+        env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+    )
     assert code == 3, out
     assert f"cannot reach a Docker daemon at unix://{tmp_path}/none.sock" in out
     assert "runner: local" in out
@@ -181,8 +211,9 @@ def test_dockerfile_builds_the_training_image(gate_cli, docker_images: Images, w
     tag = f"overfit-gate-test/built:{_name(argv)}"
     argv[argv.index("--image") + 1] = tag  # with `dockerfile`, `image` names the tag to build
     try:
-        code, result, out = gate_cli("run", "--entrypoint", "mlp_classifier.py:make_task", "--dockerfile",
-                                     "train.Dockerfile", *argv, cwd=ws)
+        code, result, out = gate_cli(
+            "run", "--entrypoint", "mlp_classifier.py:make_task", "--dockerfile", "train.Dockerfile", *argv, cwd=ws
+        )
         assert code == 0, out
         assert f"building {tag} from train.Dockerfile" in out and f"running in {tag}" in out
         assert result is not None and result["verdict"] == "pass"

@@ -30,11 +30,14 @@ def test_own_container_id() -> None:
 
 
 def test_paths_map_through_the_mount_that_holds_them() -> None:
-    pm = PathMap.from_mounts([
-        {"Type": "bind", "Source": "/home/runner/work/repo/repo", "Destination": "/github/workspace"},
-        {"Type": "bind", "Source": "/srv/cache", "Destination": "/github/workspace/cache"},
-        {"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock"},
-    ], CID)
+    pm = PathMap.from_mounts(
+        [
+            {"Type": "bind", "Source": "/home/runner/work/repo/repo", "Destination": "/github/workspace"},
+            {"Type": "bind", "Source": "/srv/cache", "Destination": "/github/workspace/cache"},
+            {"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock"},
+        ],
+        CID,
+    )
     assert pm.host(Path("/github/workspace")) == "/home/runner/work/repo/repo"
     assert pm.host(Path("/github/workspace/sub/out")) == "/home/runner/work/repo/repo/sub/out"
     assert pm.host(Path("/github/workspace/cache/x")) == "/srv/cache/x"  # the longest mount wins
@@ -65,5 +68,10 @@ def test_only_the_harness_goes_into_the_container() -> None:
         names = set(tar.getnames())
     assert "overfit-gate/gate/__init__.py" in names
     assert "overfit-gate/gate/harness/__main__.py" in names
-    assert not any(n.startswith("overfit-gate/gate/") and "/harness" not in n and not n.endswith("gate/__init__.py")
-                   and n != "overfit-gate/gate" for n in names), names  # no controller, no pydantic
+    assert not any(
+        n.startswith("overfit-gate/gate/")
+        and "/harness" not in n
+        and not n.endswith("gate/__init__.py")
+        and n != "overfit-gate/gate"
+        for n in names
+    ), names  # no controller, no pydantic

@@ -60,8 +60,12 @@ def test_429_honours_retry_after(fake: FakeGitHub) -> None:
 
 def test_primary_rate_limit_waits_until_reset(fake: FakeGitHub) -> None:
     now = 1_700_000_000.0
-    fake.fail("issues/list-comments", 403, "API rate limit exceeded",
-              {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 12)})
+    fake.fail(
+        "issues/list-comments",
+        403,
+        "API rate limit exceeded",
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 12)},
+    )
     c, sleeps = client(fake, clock=lambda: now)
     c.get(f"/repos/{REPO}/issues/2/comments")
     assert sleeps == [13.0]  # until the reset, plus a second of slack
@@ -89,11 +93,14 @@ def test_real_sleep_is_short_when_retry_after_is_zero(fake: FakeGitHub) -> None:
     assert time.perf_counter() - started < 2
 
 
-@pytest.mark.parametrize(("status", "message", "words"), [
-    (401, "Bad credentials", "rejected the token"),
-    (403, READ_ONLY, "may not write"),
-    (404, "Not Found", "not found"),
-])
+@pytest.mark.parametrize(
+    ("status", "message", "words"),
+    [
+        (401, "Bad credentials", "rejected the token"),
+        (403, READ_ONLY, "may not write"),
+        (404, "Not Found", "not found"),
+    ],
+)
 def test_errors_say_what_happened_and_what_to_do(fake: FakeGitHub, status: int, message: str, words: str) -> None:
     fake.fail("issues/create-comment", status, message)
     c, _ = client(fake)
@@ -163,21 +170,42 @@ def test_github_rejects_what_the_description_forbids(fake: FakeGitHub) -> None:
         c.post(f"/repos/{REPO}/check-runs", {"name": "x"})  # no head_sha
     assert info.value.status == 422
     with pytest.raises(GitHubAPIError) as info:
-        c.post(f"/repos/{REPO}/check-runs", {"name": "x", "head_sha": sha, "output": {
-            "title": "t", "summary": "s", "annotations": [
-                {"path": "a.py", "start_line": 1, "end_line": 1, "annotation_level": "failure", "message": "m"}] * 51}})
+        c.post(
+            f"/repos/{REPO}/check-runs",
+            {
+                "name": "x",
+                "head_sha": sha,
+                "output": {
+                    "title": "t",
+                    "summary": "s",
+                    "annotations": [
+                        {"path": "a.py", "start_line": 1, "end_line": 1, "annotation_level": "failure", "message": "m"}
+                    ]
+                    * 51,
+                },
+            },
+        )
     assert info.value.status == 422  # more than 50 annotations in one request
 
 
 # ---- the environment model -------------------------------------------------------------
 
+
 def test_pull_request_event_targets_the_head_sha_not_the_merge_commit(tmp_path: Any) -> None:
     payload = event()
     path = tmp_path / "e.json"
     path.write_text(__import__("json").dumps(payload))
-    gh = from_environ({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(path), "GITHUB_SHA": "m" * 40,
-                       "GITHUB_REPOSITORY": REPO, "GITHUB_RUN_ID": "7", "GITHUB_TOKEN": TOKEN,
-                       "GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
+    gh = from_environ(
+        {
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(path),
+            "GITHUB_SHA": "m" * 40,
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_RUN_ID": "7",
+            "GITHUB_TOKEN": TOKEN,
+            "GITHUB_API_URL": "https://ghe.example.com/api/v3/",
+        }
+    )
     assert gh.target_sha == payload["pull_request"]["head"]["sha"] != gh.sha
     assert gh.event.pr_number == 2 and not gh.event.is_fork and not gh.read_only
     assert gh.api_url == "https://ghe.example.com/api/v3"
@@ -191,12 +219,20 @@ def test_fork_detection() -> None:
     assert not parse_event("pull_request", event()).is_fork
 
 
-@pytest.mark.parametrize(("name", "event_name", "sha", "pr"), [
-    ("push.json", "push", None, None),
-    ("workflow_dispatch.json", "workflow_dispatch", None, None),
-    ("workflow_run.completed.with-pull-requests.json", "workflow_run", "3484a3fb816e0859fd6e1cea078d76385ff50625", None),
-    ("workflow_run.completed.json", "workflow_run", "3484a3fb816e0859fd6e1cea078d76385ff50625", None),
-])
+@pytest.mark.parametrize(
+    ("name", "event_name", "sha", "pr"),
+    [
+        ("push.json", "push", None, None),
+        ("workflow_dispatch.json", "workflow_dispatch", None, None),
+        (
+            "workflow_run.completed.with-pull-requests.json",
+            "workflow_run",
+            "3484a3fb816e0859fd6e1cea078d76385ff50625",
+            None,
+        ),
+        ("workflow_run.completed.json", "workflow_run", "3484a3fb816e0859fd6e1cea078d76385ff50625", None),
+    ],
+)
 def test_other_events(name: str, event_name: str, sha: str | None, pr: int | None) -> None:
     info = parse_event(event_name, event(name))
     assert (info.head_sha, info.pr_number) == (sha, pr)

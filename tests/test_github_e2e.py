@@ -29,7 +29,8 @@ def fake() -> Iterator[FakeGitHub]:
 
 
 def test_pull_request_run_publishes_one_check_run_and_one_sticky_comment(
-        fake: FakeGitHub, tmp_path: Path, gate_cli: Gate) -> None:
+    fake: FakeGitHub, tmp_path: Path, gate_cli: Gate
+) -> None:
     env = actions_env(fake, tmp_path, event())
     code, res, out = gate_cli(*ENTRY, env=env)
     assert code == 0, out
@@ -54,7 +55,8 @@ def test_pull_request_run_publishes_one_check_run_and_one_sticky_comment(
 
 
 def test_fork_pull_request_run_writes_nothing_and_exits_with_the_verdict(
-        fake: FakeGitHub, tmp_path: Path, gate_cli: Gate) -> None:
+    fake: FakeGitHub, tmp_path: Path, gate_cli: Gate
+) -> None:
     env = actions_env(fake, tmp_path, event(fork=True))
     code, res, out = gate_cli(*ENTRY, "--steps", "2", "--patience", "1", env=env)
     assert res is not None and code == {"pass": 0, "fail": 1}[res["verdict"]], out
@@ -77,8 +79,7 @@ def test_publish_switch(fake: FakeGitHub, tmp_path: Path) -> None:
     assert fake.log == []
 
 
-def test_a_timed_out_run_concludes_the_check_run_as_timed_out(
-        fake: FakeGitHub, tmp_path: Path, gate_cli: Gate) -> None:
+def test_a_timed_out_run_concludes_the_check_run_as_timed_out(fake: FakeGitHub, tmp_path: Path, gate_cli: Gate) -> None:
     env = actions_env(fake, tmp_path, event())
     code, res, out = gate_cli(*ENTRY, "--timeout", "0.5", env=env)
     assert code == 3 and res is not None and res["error"]["type"] == "Timeout", out

@@ -33,13 +33,34 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
 
 
 def result(verdict: str = "fail", n_failing: int = 2, **extra: Any) -> Result:
-    checks = [{"name": f"check_{i}", "status": "fail", "message": f"problem {i}", "hint": "look at layer.weight",
-               "data": {"line": i + 1}} for i in range(n_failing)] if verdict == "fail" else []
+    checks = (
+        [
+            {
+                "name": f"check_{i}",
+                "status": "fail",
+                "message": f"problem {i}",
+                "hint": "look at layer.weight",
+                "data": {"line": i + 1},
+            }
+            for i in range(n_failing)
+        ]
+        if verdict == "fail"
+        else []
+    )
     checks.append({"name": "fine", "status": "pass", "message": "ok"})
-    return Result.model_validate({
-        "verdict": verdict, "reason": f"the gate says {verdict}", "steps": 120, "initial_loss": 2.3,
-        "final_loss": 0.01 if verdict == "pass" else 1.9, "losses": [2.3, 1.0, 0.5], "checks": checks,
-        "entrypoint": "examples/mlp_classifier.py:make_task", **extra})
+    return Result.model_validate(
+        {
+            "verdict": verdict,
+            "reason": f"the gate says {verdict}",
+            "steps": 120,
+            "initial_loss": 2.3,
+            "final_loss": 0.01 if verdict == "pass" else 1.9,
+            "losses": [2.3, 1.0, 0.5],
+            "checks": checks,
+            "entrypoint": "examples/mlp_classifier.py:make_task",
+            **extra,
+        }
+    )
 
 
 def prepared(tmp_path: Path, res: Result) -> Path:
@@ -57,7 +78,8 @@ def publish(env: dict[str, str], out: Path, capsys: pytest.CaptureFixture[str], 
 
 
 def test_pull_request_gets_one_check_run_on_the_head_sha_and_one_comment(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event())
     code, text = publish(env, prepared(tmp_path, result("fail")), capsys)
     assert code == 1 and "check run https://github.com/" in text and "PR comment https://github.com/" in text
@@ -69,7 +91,9 @@ def test_pull_request_gets_one_check_run_on_the_head_sha_and_one_comment(
     assert "problem 0" in run["output"]["summary"]
     notes = fake.annotations[run["id"]]
     assert [(a["path"], a["start_line"], a["annotation_level"]) for a in notes] == [
-        ("examples/mlp_classifier.py", 1, "failure"), ("examples/mlp_classifier.py", 2, "failure")]
+        ("examples/mlp_classifier.py", 1, "failure"),
+        ("examples/mlp_classifier.py", 2, "failure"),
+    ]
     comments = fake.comments_on(REPO, 2)
     assert len(comments) == 1 and comments[0]["body"].startswith(marker("overfit-gate"))
     assert comments[0]["user"]["login"] == "github-actions[bot]"
@@ -79,7 +103,8 @@ def test_pull_request_gets_one_check_run_on_the_head_sha_and_one_comment(
 
 
 def test_publishing_again_updates_the_comment_instead_of_adding_one(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event())
     fake.add_comment(REPO, 2, f"quoting {marker('overfit-gate')} in my review", "a-human")
     assert publish(env, prepared(tmp_path, result("fail")), capsys)[0] == 1
@@ -94,7 +119,8 @@ def test_publishing_again_updates_the_comment_instead_of_adding_one(
 
 
 def test_duplicate_marker_comments_from_a_past_race_are_collapsed(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for _ in range(2):
         fake.add_comment(REPO, 2, f"{marker('overfit-gate')}\nold", "github-actions[bot]")
     fake.add_comment(REPO, 2, f"{marker('other-gate')}\nold", "github-actions[bot]")
@@ -104,7 +130,8 @@ def test_duplicate_marker_comments_from_a_past_race_are_collapsed(
 
 
 def test_fork_pr_makes_no_writes_and_exits_with_the_verdict(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event(fork=True))
     code, text = publish(env, prepared(tmp_path, result("fail")), capsys)
     assert code == 1  # the verdict's code, not an error
@@ -114,7 +141,8 @@ def test_fork_pr_makes_no_writes_and_exits_with_the_verdict(
 
 
 def test_read_only_token_degrades_with_one_notice(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake.read_only = True  # e.g. `permissions: read-all`
     code, text = publish(actions_env(fake, tmp_path, event()), prepared(tmp_path, result("pass")), capsys)
     assert code == 0
@@ -124,7 +152,8 @@ def test_read_only_token_degrades_with_one_notice(
 
 
 def test_500_then_200_succeeds_after_a_retry(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake.fail("checks/create", 500)
     fake.fail("issues/create-comment", 502)
     code, _ = publish(actions_env(fake, tmp_path, event()), prepared(tmp_path, result("pass")), capsys)
@@ -134,27 +163,29 @@ def test_500_then_200_succeeds_after_a_retry(
     assert [r.status for r in fake.log if r.op == "checks/create"] == [500, 201]
 
 
-def test_rate_limited_comment_is_retried(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rate_limited_comment_is_retried(fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake.fail("issues/create-comment", 403, "You have exceeded a secondary rate limit", {"Retry-After": "1"})
     assert publish(actions_env(fake, tmp_path, event()), prepared(tmp_path, result("pass")), capsys)[0] == 0
     assert len(fake.comments_on(REPO, 2)) == 1
 
 
 def test_personal_token_falls_back_to_a_commit_status(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event(), token=PAT)
     code, text = publish(env, prepared(tmp_path, result("fail")), capsys)
     assert code == 1 and fake.check_runs == []
     assert [(s["context"], s["state"], s["target_url"], s["_sha"]) for s in fake.statuses] == [
-        ("overfit-gate", "failure", RUN_URL, HEAD)]
+        ("overfit-gate", "failure", RUN_URL, HEAD)
+    ]
     assert "You must authenticate via a GitHub App" in text and "commit status" in text
     comments = fake.comments_on(REPO, 2)
     assert len(comments) == 1 and comments[0]["user"]["login"] == "octocat"  # GET /user works for a PAT
 
 
 def test_bad_credentials_fail_the_publish_job_but_not_silently(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event(), token="ghp_wrong_token_value_0000000000000000000")
     code, text = publish(env, prepared(tmp_path, result("pass")), capsys)
     assert code == 3 and "rejected the token" in text and "ghp_wrong_token_value" not in text
@@ -162,7 +193,8 @@ def test_bad_credentials_fail_the_publish_job_but_not_silently(
 
 
 def test_many_failing_checks_are_annotated_in_batches_of_50(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     publish(actions_env(fake, tmp_path, event()), prepared(tmp_path, result("fail", n_failing=120)), capsys)
     run = fake.check_runs[0]
     assert len(fake.annotations[run["id"]]) == 120 and run["output"]["annotations_count"] == 120
@@ -171,7 +203,8 @@ def test_many_failing_checks_are_annotated_in_batches_of_50(
 
 
 def test_the_gate_name_comes_from_the_trusted_job_not_the_report(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = prepared(tmp_path, result("pass", name="build"))  # an untrusted report impersonating `build`
     code, text = publish(actions_env(fake, tmp_path, event()), out, capsys)
     assert code == 0 and [r["name"] for r in fake.check_runs] == ["overfit-gate"]
@@ -179,7 +212,8 @@ def test_the_gate_name_comes_from_the_trusted_job_not_the_report(
 
 
 def test_workflow_run_publishes_a_fork_report_on_the_verified_pr(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     payload = event("workflow_run.completed.json")
     payload["repository"]["full_name"] = REPO
     payload["workflow_run"]["head_sha"] = HEAD  # GitHub leaves pull_requests empty for forks
@@ -197,21 +231,31 @@ def test_workflow_run_publishes_a_fork_report_on_the_verified_pr(
 
 
 def test_publish_without_a_token_is_a_usage_error(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, text = publish(actions_env(fake, tmp_path, event(), token=None), prepared(tmp_path, result()), capsys)
     assert code == 2 and "GITHUB_TOKEN" in text and fake.log == []
 
 
-@pytest.mark.parametrize(("verdict", "error", "expected"), [
-    ("pass", None, "success"), ("fail", None, "failure"), ("error", "Timeout", "timed_out"),
-    ("error", "Cancelled", "cancelled"), ("error", "HarnessCrashed", "failure")])
+@pytest.mark.parametrize(
+    ("verdict", "error", "expected"),
+    [
+        ("pass", None, "success"),
+        ("fail", None, "failure"),
+        ("error", "Timeout", "timed_out"),
+        ("error", "Cancelled", "cancelled"),
+        ("error", "HarnessCrashed", "failure"),
+    ],
+)
 def test_conclusions(verdict: str, error: str | None, expected: str) -> None:
-    res = Result.model_validate({"verdict": verdict, "reason": "r",
-                                 "error": {"type": error, "message": "m"} if error else None})
+    res = Result.model_validate(
+        {"verdict": verdict, "reason": "r", "error": {"type": error, "message": "m"} if error else None}
+    )
     assert conclusion(res) == expected
 
 
 # ---- verify ------------------------------------------------------------------------------
+
 
 def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = cli(["verify", "--sha", sha], env)
@@ -221,7 +265,8 @@ def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_verify_passing_failing_missing_and_in_progress(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event("push.json"))
     env["GITHUB_REPOSITORY"] = REPO
     good, bad, running = "a" * 40, "b" * 40, "c" * 40
@@ -240,8 +285,7 @@ def test_verify_passing_failing_missing_and_in_progress(
     assert code == 1 and "in_progress" in text
 
 
-def test_verify_newest_check_run_wins(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_newest_check_run_wins(fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env = actions_env(fake, tmp_path, event("push.json"))
     env["GITHUB_REPOSITORY"] = REPO
     sha = "e" * 40
@@ -251,7 +295,8 @@ def test_verify_newest_check_run_wins(
 
 
 def test_verify_accepts_the_status_fallback(
-        fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     env = actions_env(fake, tmp_path, event(), token=PAT)
     publish(env, prepared(tmp_path, result("pass")), capsys)
     assert fake.check_runs == [] and fake.statuses

@@ -19,7 +19,11 @@ from gate.harness.verdict import Monitor
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.gpu
-EXAMPLES = ["examples/mlp_classifier.py:make_task", "examples/cnn_bn_dropout.py:make_task", "examples/tiny_gpt.py:make_task"]
+EXAMPLES = [
+    "examples/mlp_classifier.py:make_task",
+    "examples/cnn_bn_dropout.py:make_task",
+    "examples/tiny_gpt.py:make_task",
+]
 
 
 @pytest.mark.parametrize("entry", EXAMPLES)
@@ -63,11 +67,20 @@ def test_the_loop_syncs_once_per_chunk_not_per_step() -> None:
 
     def gate() -> None:
         opt = build_optimizer(task.optimizer, model)
-        monitor = Monitor(steps=steps, target_loss=-1.0, floor=-2.0, confirm_steps=steps, patience=10**9,
-                          divergence_factor=1e12)  # never stops early: both loops run `steps` steps
-        ctx = Context(spec=Spec(steps=steps, sync_every=sync_every), model=model, batch=batch, loss_fn=task.loss,
-                      optimizer=opt, forward=default_forward(batch), input_keys=input_keys(batch), device=device,
-                      monitor=monitor)
+        monitor = Monitor(
+            steps=steps, target_loss=-1.0, floor=-2.0, confirm_steps=steps, patience=10**9, divergence_factor=1e12
+        )  # never stops early: both loops run `steps` steps
+        ctx = Context(
+            spec=Spec(steps=steps, sync_every=sync_every),
+            model=model,
+            batch=batch,
+            loss_fn=task.loss,
+            optimizer=opt,
+            forward=default_forward(batch),
+            input_keys=input_keys(batch),
+            device=device,
+            monitor=monitor,
+        )
         assert train(ctx, monitor).steps == steps
 
     bare_syncs, gate_syncs = _count_syncs(bare), _count_syncs(gate)

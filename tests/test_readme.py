@@ -10,7 +10,9 @@ from tests.conftest import ROOT
 
 
 def test_readme_is_in_sync() -> None:
-    proc = subprocess.run([sys.executable, "scripts/sync-readme.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "scripts/sync-readme.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -31,15 +31,32 @@ def passing(n: int = 120, **kw: Any) -> Result:
     target = losses[0] * 0.01
     hit = next((i for i, v in enumerate(losses) if v is not None and v <= target), None)
     fields: dict[str, Any] = dict(
-        verdict="pass", reason=f"the loss reached the target {target:.4g} at step {hit} and stayed there for 20 steps",
-        steps=n, losses=losses, initial_loss=losses[0], final_loss=losses[-1], best_loss=losses[-1],
-        best_step=n - 1, target=target, floor=0.0, target_step=hit, duration_s=3.25, device="cpu",
-        torch_version="2.13.0+cpu", entrypoint="examples/mlp_classifier.py:make_task", seed=0, gate_version="0.1.0",
+        verdict="pass",
+        reason=f"the loss reached the target {target:.4g} at step {hit} and stayed there for 20 steps",
+        steps=n,
+        losses=losses,
+        initial_loss=losses[0],
+        final_loss=losses[-1],
+        best_loss=losses[-1],
+        best_step=n - 1,
+        target=target,
+        floor=0.0,
+        target_step=hit,
+        duration_s=3.25,
+        device="cpu",
+        torch_version="2.13.0+cpu",
+        entrypoint="examples/mlp_classifier.py:make_task",
+        seed=0,
+        gate_version="0.1.0",
         config={"entrypoint": "examples/mlp_classifier.py:make_task", "steps": 500, "working_directory": "."},
         checks=[
             CheckResult(name="gradient_flow", status="pass", message="every parameter received a gradient"),
-            CheckResult(name="batch_mixing", status="warn", message="output row 0 depends on input row 3 | odd",
-                        hint="look at the `view` in <Model.forward>"),
+            CheckResult(
+                name="batch_mixing",
+                status="warn",
+                message="output row 0 depends on input row 3 | odd",
+                hint="look at the `view` in <Model.forward>",
+            ),
             CheckResult(name="causality", status="skip", message="no causal_dim declared"),
         ],
     )
@@ -50,35 +67,68 @@ def passing(n: int = 120, **kw: Any) -> Result:
 def nan_fail(n: int = 80, bad: int = 57) -> Result:
     losses: list[float | None] = [*curve(bad, rate=0.02), *([None] * (n - bad))]
     return passing(
-        verdict="fail", reason=f"the loss became nan at step {bad} (last finite best 0.7)", steps=n, losses=losses,
-        final_loss=None, target_step=None, event_step=bad, best_step=bad - 1,
-        checks=[CheckResult(name="label_leak", status="fail", message="the labels are computed from the output",
-                            hint="detach nothing; compute labels from the batch")],
+        verdict="fail",
+        reason=f"the loss became nan at step {bad} (last finite best 0.7)",
+        steps=n,
+        losses=losses,
+        final_loss=None,
+        target_step=None,
+        event_step=bad,
+        best_step=bad - 1,
+        checks=[
+            CheckResult(
+                name="label_leak",
+                status="fail",
+                message="the labels are computed from the output",
+                hint="detach nothing; compute labels from the batch",
+            )
+        ],
     )
 
 
 def diverged(n: int = 40) -> Result:
     losses: list[float | None] = [2.0 * (1.6**i) for i in range(n)]
-    return passing(verdict="fail", reason="the loss diverged to 1e+08 at step 39, over 10x its first value 2",
-                   steps=n, losses=losses, final_loss=losses[-1], target_step=None, event_step=n - 1, best_step=0,
-                   checks=[])
+    return passing(
+        verdict="fail",
+        reason="the loss diverged to 1e+08 at step 39, over 10x its first value 2",
+        steps=n,
+        losses=losses,
+        final_loss=losses[-1],
+        target_step=None,
+        event_step=n - 1,
+        best_step=0,
+        checks=[],
+    )
 
 
 def errored() -> Result:
-    tb = "Traceback (most recent call last):\n" + "".join(
-        f'  File "train.py", line {i}, in step\n    loss = model(x)\n' for i in range(40)
-    ) + "ValueError: shape mismatch in my_loss: expected [16, 3], got [16, 4]\n"
-    return passing(verdict="error", reason="the pipeline raised ValueError: shape mismatch in my_loss",
-                   steps=3, losses=curve(3), final_loss=None, target_step=None, checks=[],
-                   error=ErrorInfo(type="ValueError", message="shape mismatch in my_loss: expected [16, 3], got [16, 4]",
-                                   traceback=tb))
+    tb = (
+        "Traceback (most recent call last):\n"
+        + "".join(f'  File "train.py", line {i}, in step\n    loss = model(x)\n' for i in range(40))
+        + "ValueError: shape mismatch in my_loss: expected [16, 3], got [16, 4]\n"
+    )
+    return passing(
+        verdict="error",
+        reason="the pipeline raised ValueError: shape mismatch in my_loss",
+        steps=3,
+        losses=curve(3),
+        final_loss=None,
+        target_step=None,
+        checks=[],
+        error=ErrorInfo(
+            type="ValueError", message="shape mismatch in my_loss: expected [16, 3], got [16, 4]", traceback=tb
+        ),
+    )
 
 
 def with_baseline(n: int = 150) -> Result:
     base = [2.3 * math.exp(-0.004 * i) for i in range(n)]
-    check = CheckResult(name="input_dependence", status="pass",
-                        message="with the inputs replaced the loss stalls at 2.0 (real inputs: 0.02)",
-                        data={"losses": base})
+    check = CheckResult(
+        name="input_dependence",
+        status="pass",
+        message="with the inputs replaced the loss stalls at 2.0 (real inputs: 0.02)",
+        data={"losses": base},
+    )
     r = passing(n)
     r.checks.append(check)
     return r
@@ -89,8 +139,15 @@ def huge() -> Result:
     n = 100_000
     r = passing(n)
     r.verdict = "error"
-    r.checks = [CheckResult(name=f"check_{i}", status=("fail", "warn", "pass", "skip")[i % 4],
-                            message="m" * 900 + " | pipes | and\nnewlines", hint="h" * 900) for i in range(400)]
+    r.checks = [
+        CheckResult(
+            name=f"check_{i}",
+            status=("fail", "warn", "pass", "skip")[i % 4],
+            message="m" * 900 + " | pipes | and\nnewlines",
+            hint="h" * 900,
+        )
+        for i in range(400)
+    ]
     r.error = ErrorInfo(type="RuntimeError", message="x" * 5000, traceback="frame line\n" * 20_000)
     r.config = {f"key_{i}": "v" * 200 for i in range(300)}
     return r
@@ -196,7 +253,11 @@ def test_fail_report_marks_nan_and_failed_check() -> None:
 
 def test_hint_column_only_when_a_check_has_a_hint() -> None:
     r = passing(checks=[CheckResult(name="finite", status="pass", message="all finite")])
-    assert table_rows(render_markdown(r))[0][:3] == [["", "Check", "Result"], ["---", "---", "---"], ["✅", "`finite`", "all finite"]]
+    assert table_rows(render_markdown(r))[0][:3] == [
+        ["", "Check", "Result"],
+        ["---", "---", "---"],
+        ["✅", "`finite`", "all finite"],
+    ]
 
 
 def test_error_report_has_traceback_and_error_line() -> None:
@@ -304,7 +365,12 @@ def test_junit_pass_counts(tmp_path: Path) -> None:
     assert suite is not None
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["verdict", "gradient_flow", "batch_mixing", "causality"]
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("4", "0", "0", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        "4",
+        "0",
+        "0",
+        "1",
+    )
     assert root.get("tests") == "4" and root.get("failures") == "0"
     assert cases[3].find("skipped") is not None
     assert "warning: output row 0" in (cases[2].findtext("system-out") or "")
@@ -345,8 +411,9 @@ def test_write_reports_writes_every_file(tmp_path: Path) -> None:
     assert (tmp_path / "report.md").read_text() == render_markdown(r)
 
 
-def test_one_broken_writer_does_not_lose_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_broken_writer_does_not_lose_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import gate.report as report
 
     def boom(result: Result, path: Path) -> None:
@@ -370,6 +437,13 @@ def test_event_label_prefers_the_recorded_kind() -> None:
 
 
 def test_harness_records_the_event_kind(gate_cli) -> None:
-    code, result, _ = gate_cli("run", "--entrypoint", "tests/tasks/broken.py:diverges", "--skip-checks",
-                               "loss_direction", "--skip-checks", "finite")
+    code, result, _ = gate_cli(
+        "run",
+        "--entrypoint",
+        "tests/tasks/broken.py:diverges",
+        "--skip-checks",
+        "loss_direction",
+        "--skip-checks",
+        "finite",
+    )
     assert code == 1 and result["event_kind"] == "diverged" and result["event_step"] is not None

@@ -51,8 +51,14 @@ def test_emit_in_actions_writes_summary_outputs_annotations(tmp_path: Path, caps
     report = (out_dir / "report.md").read_text()
     assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "earlier step\n" + report  # appended, not replaced
     outputs = parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text())
-    assert outputs == {"other": "1", "verdict": "fail", "reason": r.reason, "final-loss": "", "steps": "80",
-                       "report-dir": str(out_dir)}
+    assert outputs == {
+        "other": "1",
+        "verdict": "fail",
+        "reason": r.reason,
+        "final-loss": "",
+        "steps": "80",
+        "report-dir": str(out_dir),
+    }
     assert capsys.readouterr().out.splitlines() == [
         "::error file=examples/mlp_classifier.py,title=overfit-gate%3A label_leak::"
         "the labels are computed from the output%0Ahint: detach nothing; compute labels from the batch"
@@ -107,7 +113,9 @@ def test_outside_actions_nothing_happens(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_escaping_rules() -> None:
-    assert command("warning", "50% done\r\nnext", title="a:b,c%") == "::warning title=a%3Ab%2Cc%25::50%25 done%0D%0Anext"
+    assert (
+        command("warning", "50% done\r\nnext", title="a:b,c%") == "::warning title=a%3Ab%2Cc%25::50%25 done%0D%0Anext"
+    )
     assert escape_property("x\ny") == "x%0Ay"
     assert output_lines("steps", "12") == "steps=12\n"
     block = output_lines("reason", "a\nb")

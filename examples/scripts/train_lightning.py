@@ -48,8 +48,13 @@ def main() -> None:
     train = DataLoader(TensorDataset(x[:192], y[:192]), batch_size=args.batch_size, shuffle=True)
     val = DataLoader(TensorDataset(x[192:], y[192:]), batch_size=args.batch_size)
     trainer = L.Trainer(
-        max_epochs=args.max_epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False,
+        max_epochs=args.max_epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     trainer.fit(LitClassifier(), train, val)
 

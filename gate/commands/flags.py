@@ -44,7 +44,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         elif kind == "choice":
             group.add_argument(flag, dest=name, choices=extra, default=None, help=help_)
         elif kind == "list":
-            group.add_argument(flag, dest=name, action="append", default=None, metavar="NAME", help=help_ + " Repeatable.")
+            group.add_argument(
+                flag, dest=name, action="append", default=None, metavar="NAME", help=help_ + " Repeatable."
+            )
         else:
             group.add_argument(flag, dest=name, type=extra, default=None, metavar=name.upper(), help=help_)
 

@@ -31,8 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help=f"check run / status / comment name (default: {DEFAULT_NAME})")
     parser.add_argument("--github-token", default=None, help="token (default: $GITHUB_TOKEN); never printed")
     parser.add_argument("--repo", default=None, help="owner/name (default: $GITHUB_REPOSITORY)")
-    parser.add_argument("--sha", default=None, help="commit to mark (default: the PR head / workflow_run head / $GITHUB_SHA)")
-    parser.add_argument("--pr", type=int, default=None, help="pull request number for the sticky comment (default: from the event)")
+    parser.add_argument(
+        "--sha", default=None, help="commit to mark (default: the PR head / workflow_run head / $GITHUB_SHA)"
+    )
+    parser.add_argument(
+        "--pr", type=int, default=None, help="pull request number for the sticky comment (default: from the event)"
+    )
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -42,8 +46,11 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if result.name and result.name != name:
         # The folder may come from an untrusted job: its name could impersonate another
         # required check, so only this job's --name counts.
-        print(f"overfit-gate: notice: result.json names the gate `{result.name}`; publishing as `{name}` "
-              "(pass --name to change)", flush=True)
+        print(
+            f"overfit-gate: notice: result.json names the gate `{result.name}`; publishing as `{name}` "
+            "(pass --name to change)",
+            flush=True,
+        )
     if args.repo:
         split_repo(args.repo)
     emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped

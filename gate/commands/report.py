@@ -15,8 +15,12 @@ from gate.result import load_result
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "overfit-gate report [--out DIR]"
-    parser.add_argument("--out", default=None, metavar="DIR",
-                        help="folder holding result.json; the reports are written beside it (default: overfit-gate-report/)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder holding result.json; the reports are written beside it (default: overfit-gate-report/)",
+    )
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:

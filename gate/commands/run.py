@@ -34,8 +34,12 @@ STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "overfit-gate run [options] (--entrypoint FILE.py:FUNC | -- python train.py ...)"
-    parser.add_argument("--config-file", default=None, help="TOML file with the config (default: ./pyproject.toml [tool.overfit-gate])")
-    parser.add_argument("--github-token", default=None, help="token for publishing (default: $GITHUB_TOKEN); never printed")
+    parser.add_argument(
+        "--config-file", default=None, help="TOML file with the config (default: ./pyproject.toml [tool.overfit-gate])"
+    )
+    parser.add_argument(
+        "--github-token", default=None, help="token for publishing (default: $GITHUB_TOKEN); never printed"
+    )
     add_config_flags(parser)
 
 

@@ -26,12 +26,16 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     repo = args.repo or gh.repository
     sha = args.sha or gh.sha
     if not repo or not sha:
-        raise UsageError("verify needs a repository and a commit",
-                         hint="overfit-gate verify --sha $GITHUB_SHA --repo owner/name (in Actions both default)")
+        raise UsageError(
+            "verify needs a repository and a commit",
+            hint="overfit-gate verify --sha $GITHUB_SHA --repo owner/name (in Actions both default)",
+        )
     split_repo(repo)
     if not gh.token:
-        raise UsageError("verify needs a token to read check runs",
-                         hint="`env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: checks: read, statuses: read`")
+        raise UsageError(
+            "verify needs a token to read check runs",
+            hint="`env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: checks: read, statuses: read`",
+        )
     found = verify(make_client(gh), repo, sha, args.name)
     print(f"overfit-gate verify: {found.state}: {found.reason}", flush=True)
     if found.url:

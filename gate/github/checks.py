@@ -60,14 +60,16 @@ def build_annotations(result: Result) -> list[dict[str, Any]]:
             continue
         line = line or 1
         message = check.message + (f"\nhint: {check.hint}" if check.hint else "")
-        out.append({
-            "path": path.removeprefix("./"),
-            "start_line": line,
-            "end_line": line,
-            "annotation_level": "failure" if check.status == "fail" else "warning",
-            "title": f"overfit-gate: {check.name}"[:TITLE_CHARS],
-            "message": message[:60000],
-        })
+        out.append(
+            {
+                "path": path.removeprefix("./"),
+                "start_line": line,
+                "end_line": line,
+                "annotation_level": "failure" if check.status == "fail" else "warning",
+                "title": f"overfit-gate: {check.name}"[:TITLE_CHARS],
+                "message": message[:60000],
+            }
+        )
     return out
 
 
@@ -85,8 +87,9 @@ def create(client: GitHubClient, repo: str, name: str, head_sha: str, details_ur
     return CheckRun(id=int(data["id"]), html_url=data.get("html_url"))
 
 
-def complete(client: GitHubClient, repo: str, check_run_id: int, result: Result, summary: str,
-             details_url: str | None = None) -> None:
+def complete(
+    client: GitHubClient, repo: str, check_run_id: int, result: Result, summary: str, details_url: str | None = None
+) -> None:
     """Complete the run; annotations beyond the first 50 are appended by follow-up updates."""
     notes = build_annotations(result)
     output: dict[str, Any] = {"title": title(result), "summary": truncate(summary)}
@@ -105,8 +108,9 @@ def complete(client: GitHubClient, repo: str, check_run_id: int, result: Result,
         client.patch(path, {"output": {**output, "annotations": notes[start : start + MAX_ANNOTATIONS]}})
 
 
-def create_completed(client: GitHubClient, repo: str, name: str, head_sha: str, result: Result, summary: str,
-                     details_url: str | None) -> CheckRun:
+def create_completed(
+    client: GitHubClient, repo: str, name: str, head_sha: str, result: Result, summary: str, details_url: str | None
+) -> CheckRun:
     """``publish`` after the fact: one create (completed) plus annotation batches."""
     run = create(client, repo, name, head_sha, details_url)
     complete(client, repo, run.id, result, summary, details_url)

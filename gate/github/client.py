@@ -35,8 +35,9 @@ def _default_sleep(seconds: float) -> None:
 class GitHubAPIError(GitHubError):
     """A request GitHub refused. ``api_message`` is GitHub's own words, for callers that branch on it."""
 
-    def __init__(self, message: str, hint: str = "", *, status: int = 0, api_message: str = "",
-                 method: str = "", path: str = "") -> None:
+    def __init__(
+        self, message: str, hint: str = "", *, status: int = 0, api_message: str = "", method: str = "", path: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.status = status
         self.api_message = api_message
@@ -53,18 +54,24 @@ def _explain(status: int, method: str, path: str, api_message: str) -> tuple[str
     said = f" (GitHub said: {api_message})" if api_message else ""
     where = f"{method} {path}"
     if status == 401:
-        return (f"GitHub rejected the token for {where}{said}",
-                "the token is missing, expired or revoked; pass a valid one with --github-token or $GITHUB_TOKEN")
+        return (
+            f"GitHub rejected the token for {where}{said}",
+            "the token is missing, expired or revoked; pass a valid one with --github-token or $GITHUB_TOKEN",
+        )
     if status == 403:
         if READ_ONLY_MESSAGE.lower() in api_message.lower():
-            return (f"the token may not write {where}{said}",
-                    "a fork PR's token is read-only (use the workflow_run publish pattern, docs/github.md); "
-                    f"otherwise grant the job\n{PERMISSIONS_SNIPPET}")
+            return (
+                f"the token may not write {where}{said}",
+                "a fork PR's token is read-only (use the workflow_run publish pattern, docs/github.md); "
+                f"otherwise grant the job\n{PERMISSIONS_SNIPPET}",
+            )
         return (f"GitHub refused {where}{said}", f"check the token's permissions; the job needs\n{PERMISSIONS_SNIPPET}")
     if status == 404:
-        return (f"not found: {where}{said}",
-                "check --repo / $GITHUB_REPOSITORY and the SHA; a private repository also answers 404 "
-                "when the token cannot see it")
+        return (
+            f"not found: {where}{said}",
+            "check --repo / $GITHUB_REPOSITORY and the SHA; a private repository also answers 404 "
+            "when the token cannot see it",
+        )
     if status == 422:
         return f"GitHub rejected the request {where}{said}", "this is a bug in overfit-gate; please report it"
     return f"GitHub answered {status} to {where}{said}", "GitHub may be having trouble; re-run the job"
@@ -133,18 +140,21 @@ class GitHubClient:
     def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         """Send one API call (retrying what is worth retrying); the decoded JSON body or None."""
         url = path if path.startswith("http") else f"{self.api_url}{path}"
-        shown = path if not path.startswith(self.api_url) else path[len(self.api_url):]
+        shown = path if not path.startswith(self.api_url) else path[len(self.api_url) :]
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                resp = self.session.request(method, url, json=json, params=params, headers=self._headers(),
-                                            timeout=self.timeout)
+                resp = self.session.request(
+                    method, url, json=json, params=params, headers=self._headers(), timeout=self.timeout
+                )
             except requests.RequestException as exc:
                 if last:
                     raise GitHubAPIError(
                         f"could not reach GitHub at {self.api_url} for {method} {shown}: {self.scrub(type(exc).__name__)}",
                         "check $GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3) and the network",
-                        method=method, path=shown) from None
+                        method=method,
+                        path=shown,
+                    ) from None
                 self.sleep(min(self.max_wait, self.backoff * 2**attempt))
                 continue
             if resp.status_code < 400:
@@ -157,7 +167,11 @@ class GitHubClient:
                         f"GitHub rate limit hit for {method} {shown}; it asks to wait {wait:.0f}s "
                         f"(more than the {self.max_wait:.0f}s this job will wait)",
                         "re-run the job later, or publish with a token that has its own quota",
-                        status=resp.status_code, api_message=self.scrub(_message(resp)), method=method, path=shown)
+                        status=resp.status_code,
+                        api_message=self.scrub(_message(resp)),
+                        method=method,
+                        path=shown,
+                    )
                 self.sleep(wait)
                 continue
             if resp.status_code in RETRY_STATUSES and not last:
@@ -165,8 +179,9 @@ class GitHubClient:
                 continue
             api_message = self.scrub(_message(resp))
             message, hint = _explain(resp.status_code, method, shown, api_message)
-            raise GitHubAPIError(message, hint, status=resp.status_code, api_message=api_message,
-                                 method=method, path=shown)
+            raise GitHubAPIError(
+                message, hint, status=resp.status_code, api_message=api_message, method=method, path=shown
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -181,8 +196,9 @@ class GitHubClient:
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
 
-    def paginate(self, path: str, params: Mapping[str, Any] | None = None, key: str | None = None,
-                 max_pages: int = 50) -> Iterator[Any]:
+    def paginate(
+        self, path: str, params: Mapping[str, Any] | None = None, key: str | None = None, max_pages: int = 50
+    ) -> Iterator[Any]:
         """Items of every page, following ``Link: rel="next"``; ``key`` unwraps ``{total_count, key: [...]}``."""
         url: str | None = path
         query: Mapping[str, Any] | None = {"per_page": 100, **(params or {})}

@@ -43,7 +43,8 @@ def find(client: GitHubClient, repo: str, pr: int, name: str, login: str) -> lis
     """The token's own marker comments on the PR, oldest first (paginated)."""
     tag = marker(name)
     return [
-        c for c in client.paginate(f"/repos/{repo}/issues/{pr}/comments")
+        c
+        for c in client.paginate(f"/repos/{repo}/issues/{pr}/comments")
         if tag in (c.get("body") or "") and ((c.get("user") or {}).get("login") or "").lower() == login.lower()
     ]
 

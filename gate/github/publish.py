@@ -58,8 +58,10 @@ class Publisher:
         """Stop writing, with one notice however many writes were refused."""
         if not self.notices:
             self.notices.append(why)
-            self.say(f"overfit-gate: notice: not publishing to GitHub: {why}. The job summary, outputs and "
-                     "report folder still carry the verdict; see docs/github.md for the fork-safe pattern.")
+            self.say(
+                f"overfit-gate: notice: not publishing to GitHub: {why}. The job summary, outputs and "
+                "report folder still carry the verdict; see docs/github.md for the fork-safe pattern."
+            )
         self.mode = "off"
 
     def _failed(self, what: str, exc: GitHubAPIError) -> None:
@@ -81,8 +83,9 @@ class Publisher:
             if result is None:
                 statuses.pending(self.client, self.target.repo, self.target.sha, self.name, self.target.details_url)
             else:
-                statuses.final(self.client, self.target.repo, self.target.sha, self.name, result,
-                               self.target.details_url)
+                statuses.final(
+                    self.client, self.target.repo, self.target.sha, self.name, result, self.target.details_url
+                )
         except GitHubAPIError as exc:
             self._handle("set the commit status", exc)
 
@@ -90,8 +93,10 @@ class Publisher:
         if exc.status == 403 and not exc.read_only:
             # A personal token may not use the Checks API; a status with the same name works
             # for branch protection too.
-            self.say(f"overfit-gate: notice: check runs are not available to this token ({exc.api_message}); "
-                     f"using a commit status `{self.name}` instead")
+            self.say(
+                f"overfit-gate: notice: check runs are not available to this token ({exc.api_message}); "
+                f"using a commit status `{self.name}` instead"
+            )
             self.mode = "status"
             self._status(result)
         else:
@@ -101,8 +106,9 @@ class Publisher:
         """Mark the commit as being checked (in_progress check run, or pending status)."""
         if self.mode == "checks":
             try:
-                self.check_run = checks.create(self.client, self.target.repo, self.name, self.target.sha,
-                                               self.target.details_url)
+                self.check_run = checks.create(
+                    self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
+                )
             except GitHubAPIError as exc:
                 self._checks_refused(exc, None)
         elif self.mode == "status":
@@ -113,10 +119,12 @@ class Publisher:
         if self.mode == "checks":
             try:
                 if self.check_run is None:
-                    self.check_run = checks.create(self.client, self.target.repo, self.name, self.target.sha,
-                                                   self.target.details_url)
-                checks.complete(self.client, self.target.repo, self.check_run.id, result, summary,
-                                self.target.details_url)
+                    self.check_run = checks.create(
+                        self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
+                    )
+                checks.complete(
+                    self.client, self.target.repo, self.check_run.id, result, summary, self.target.details_url
+                )
             except GitHubAPIError as exc:
                 self._checks_refused(exc, result)
         elif self.mode == "status":
@@ -136,16 +144,19 @@ class Publisher:
             self.finish(result, render_summary(result, out_dir))
         except Exception as exc:  # a bug or an odd answer must not hide the verdict
             self.failures.append(f"publish: {type(exc).__name__}")
-            self.say(f"overfit-gate: notice: publishing to GitHub failed unexpectedly ({type(exc).__name__}: "
-                     f"{self.client.scrub(str(exc))}); the verdict stands")
+            self.say(
+                f"overfit-gate: notice: publishing to GitHub failed unexpectedly ({type(exc).__name__}: "
+                f"{self.client.scrub(str(exc))}); the verdict stands"
+            )
 
     def abort(self, exc: BaseException) -> None:
         """The run died before a result existed (runner failure, Ctrl-C): never leave the
         check run spinning in_progress."""
         kind = "Cancelled" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
         reason = getattr(exc, "message", None) or str(exc) or kind
-        result = Result.model_validate({"verdict": "error", "reason": reason,
-                                        "error": {"type": kind, "message": reason}})
+        result = Result.model_validate(
+            {"verdict": "error", "reason": reason, "error": {"type": kind, "message": reason}}
+        )
         try:
             self.finish(result, f"**overfit-gate: error** — {reason}")
         except Exception as err:  # the original exception is the one to report
@@ -173,8 +184,7 @@ def write_context(gh: GitHubEnv, out_dir: Path) -> None:
     if not gh.present:
         path.unlink(missing_ok=True)
         return
-    data = {"repository": gh.repository, "event_name": gh.event_name, "sha": gh.target_sha,
-            "pr": gh.event.pr_number}
+    data = {"repository": gh.repository, "event_name": gh.event_name, "sha": gh.target_sha, "pr": gh.event.pr_number}
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
@@ -222,9 +232,15 @@ def publisher(
         return None
     repo = repo or gh.repository
     sha = sha or gh.target_sha
-    missing = [what for what, ok in (("a token (--github-token or $GITHUB_TOKEN)", bool(gh.token)),
-                                     ("the repository ($GITHUB_REPOSITORY or --repo)", bool(repo)),
-                                     ("the commit ($GITHUB_SHA or --sha)", bool(sha))) if not ok]
+    missing = [
+        what
+        for what, ok in (
+            ("a token (--github-token or $GITHUB_TOKEN)", bool(gh.token)),
+            ("the repository ($GITHUB_REPOSITORY or --repo)", bool(repo)),
+            ("the commit ($GITHUB_SHA or --sha)", bool(sha)),
+        )
+        if not ok
+    ]
     if missing:
         if publish:
             say(f"overfit-gate: notice: not publishing to GitHub: missing {', '.join(missing)}")
@@ -235,15 +251,15 @@ def publisher(
         pr = gh.event.pr_number
     if pr is None and gh.event_name == "workflow_run":
         pr = _pr_from_context(client, repo, sha, out_dir, say)
-    pub = Publisher(client=client, target=Target(repo=repo, sha=sha, pr=pr, details_url=gh.run_url), name=name,
-                    say=say)
+    pub = Publisher(client=client, target=Target(repo=repo, sha=sha, pr=pr, details_url=gh.run_url), name=name, say=say)
     if gh.read_only and repo == gh.repository:
         pub.skip(f"this pull request comes from a fork ({gh.event.head_repo}), so its token is read-only")
     return pub
 
 
-def for_run(cli_token: str | None, publish: bool | None, name: str, env: Mapping[str, str],
-            out_dir: Path, say: Say = _print) -> Publisher | None:
+def for_run(
+    cli_token: str | None, publish: bool | None, name: str, env: Mapping[str, str], out_dir: Path, say: Say = _print
+) -> Publisher | None:
     """`run`'s entry: read the environment once, leave the PR context for a later `publish`,
     and start the check run when publishing is on."""
     gh = from_environ(env, cli_token)

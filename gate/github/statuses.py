@@ -17,8 +17,9 @@ def description(text: str) -> str:
     return text if len(text) <= DESCRIPTION_CHARS else text[: DESCRIPTION_CHARS - 1] + "…"
 
 
-def post(client: GitHubClient, repo: str, sha: str, *, state: str, context: str, text: str,
-         target_url: str | None) -> None:
+def post(
+    client: GitHubClient, repo: str, sha: str, *, state: str, context: str, text: str, target_url: str | None
+) -> None:
     body: dict[str, Any] = {"state": state, "context": context, "description": description(text)}
     if target_url:
         body["target_url"] = target_url
@@ -26,10 +27,18 @@ def post(client: GitHubClient, repo: str, sha: str, *, state: str, context: str,
 
 
 def pending(client: GitHubClient, repo: str, sha: str, context: str, target_url: str | None) -> None:
-    post(client, repo, sha, state="pending", context=context, text="The overfit gate is running.",
-         target_url=target_url)
+    post(
+        client, repo, sha, state="pending", context=context, text="The overfit gate is running.", target_url=target_url
+    )
 
 
 def final(client: GitHubClient, repo: str, sha: str, context: str, result: Result, target_url: str | None) -> None:
-    post(client, repo, sha, state=STATE[result.verdict], context=context, text=f"{result.verdict}: {result.reason}",
-         target_url=target_url)
+    post(
+        client,
+        repo,
+        sha,
+        state=STATE[result.verdict],
+        context=context,
+        text=f"{result.verdict}: {result.reason}",
+        target_url=target_url,
+    )

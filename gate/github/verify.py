@@ -21,8 +21,11 @@ class Verdict:
 
 def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict | None:
     try:
-        runs = list(client.paginate(f"/repos/{repo}/commits/{sha}/check-runs",
-                                    {"check_name": name, "filter": "all"}, key="check_runs"))
+        runs = list(
+            client.paginate(
+                f"/repos/{repo}/commits/{sha}/check-runs", {"check_name": name, "filter": "all"}, key="check_runs"
+            )
+        )
     except GitHubAPIError as exc:
         if exc.status == 403:  # token without checks:read; the status may still tell
             return None
@@ -64,5 +67,9 @@ def verify(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict:
     found = _check_run(client, repo, sha, name) or _status(client, repo, sha, name)
     if found is not None:
         return found
-    return Verdict(False, "missing", f"no `{name}` check run or commit status on {repo}@{sha[:12]}: "
-                   "the gate has not run on this commit (or ran under another --name)")
+    return Verdict(
+        False,
+        "missing",
+        f"no `{name}` check run or commit status on {repo}@{sha[:12]}: "
+        "the gate has not run on this commit (or ran under another --name)",
+    )

@@ -45,7 +45,10 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     from gate.harness.loop import LossContractError
 
     if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower():
-        return "OutOfMemory", f"the pipeline ran out of memory: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} (use a smaller batch or model for the gate)"
+        return (
+            "OutOfMemory",
+            f"the pipeline ran out of memory: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} (use a smaller batch or model for the gate)",
+        )
     if isinstance(exc, LossContractError):
         return "LossContractError", str(exc)
     first = str(exc).splitlines()[0] if str(exc) else ""

@@ -50,7 +50,9 @@ def build_optimizer(spec_opt: Any, model: torch.nn.Module) -> torch.optim.Optimi
     if callable(spec_opt):
         opt = spec_opt(model.parameters())
         if not isinstance(opt, torch.optim.Optimizer):
-            raise LossContractError(f"optimizer factory returned {type(opt).__name__}, expected a torch.optim.Optimizer")
+            raise LossContractError(
+                f"optimizer factory returned {type(opt).__name__}, expected a torch.optim.Optimizer"
+            )
         return opt
     raise LossContractError(f"'optimizer' must be an Optimizer or callable(params), got {type(spec_opt).__name__}")
 
@@ -63,8 +65,9 @@ class LossStream:
     Keeping the detached tensors (not writing each into a preallocated buffer) matters: a
     buffer write costs a dispatcher op per step on CPU and a kernel launch per step on GPU."""
 
-    def __init__(self, monitor: Monitor, sync_every: int, log: Callable[[str], None] | None = None,
-                 log_every: int = 50) -> None:
+    def __init__(
+        self, monitor: Monitor, sync_every: int, log: Callable[[str], None] | None = None, log_every: int = 50
+    ) -> None:
         self.monitor = monitor
         self.sync_every = max(1, sync_every)
         self.log = log

@@ -100,8 +100,17 @@ def run(spec: Spec, started: float) -> dict[str, Any]:
         return m, b, t.loss, o
 
     ctx = Context(
-        spec=spec, model=model, batch=batch, loss_fn=task.loss, optimizer=optimizer, forward=forward,
-        input_keys=keys, device=device, monitor=monitor, mode="task", causal_dim=task.causal_dim,
+        spec=spec,
+        model=model,
+        batch=batch,
+        loss_fn=task.loss,
+        optimizer=optimizer,
+        forward=forward,
+        input_keys=keys,
+        device=device,
+        monitor=monitor,
+        mode="task",
+        causal_dim=task.causal_dim,
         make_fresh=make_fresh,
     )
     checks = active_checks(spec, "task")

@@ -85,7 +85,9 @@ class Monitor:
         if self.target_loss is not None:
             self.target = self.target_loss
             if self.target_loss < self.floor:
-                return self._fail(0, "below_floor", f"target loss {fmt(self.target_loss)} is below the loss floor {fmt(self.floor)}")
+                return self._fail(
+                    0, "below_floor", f"target loss {fmt(self.target_loss)} is below the loss floor {fmt(self.floor)}"
+                )
         else:
             if v <= self.floor:
                 return self._fail(

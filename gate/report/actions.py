@@ -71,8 +71,15 @@ def annotation_lines(result: Result, env: Mapping[str, str]) -> list[str]:
             continue
         message = c.message + (f"\nhint: {c.hint}" if c.hint else "")
         path, line = check_location(c, file)
-        lines.append(command("error" if c.status == "fail" else "warning", message, file=path, line=line,
-                             title=f"overfit-gate: {c.name}"))
+        lines.append(
+            command(
+                "error" if c.status == "fail" else "warning",
+                message,
+                file=path,
+                line=line,
+                title=f"overfit-gate: {c.name}",
+            )
+        )
     # A fail or error that no check explains still deserves one annotation.
     if result.verdict != "pass" and not result.failed_checks:
         lines.append(command("error", result.reason, file=file, title=f"overfit-gate: {result.verdict}"))

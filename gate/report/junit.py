@@ -37,8 +37,12 @@ def build(result: Result) -> ET.Element:
     elif result.verdict == "error":
         counts["errors"] += 1
         err = result.error
-        el = ET.SubElement(verdict, "error", message=_text(err.message if err else result.reason),
-                           type=_text(err.type if err else "error"))
+        el = ET.SubElement(
+            verdict,
+            "error",
+            message=_text(err.message if err else result.reason),
+            type=_text(err.type if err else "error"),
+        )
         el.text = _text((err.traceback or err.message) if err else result.reason)
     ET.SubElement(verdict, "system-out").text = _text(result.reason)
 

@@ -28,5 +28,4 @@ def check_location(check: CheckResult, fallback: str | None) -> tuple[str | None
     """A check may name its own ``file``/``path`` and ``line`` in its data; else the fallback file."""
     path = check.data.get("file") or check.data.get("path") or fallback
     line = check.data.get("line")
-    return (path if isinstance(path, str) and path else None,
-            line if isinstance(line, int) and line > 0 else None)
+    return (path if isinstance(path, str) and path else None, line if isinstance(line, int) and line > 0 else None)

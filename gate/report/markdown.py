@@ -89,7 +89,9 @@ def _checks(checks: list[CheckResult], d: Detail) -> str:
     hidden = ordered[len(shown) :]
     if hidden:
         kinds = ", ".join(f"{n} {s}" for s in ORDER if (n := sum(c.status == s for c in hidden)))
-        out += f"\n\n_… and {len(hidden)} more checks ({kinds}) not shown here; all are in `junit.xml` and `result.json`._"
+        out += (
+            f"\n\n_… and {len(hidden)} more checks ({kinds}) not shown here; all are in `junit.xml` and `result.json`._"
+        )
     return out
 
 
@@ -104,9 +106,12 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
     chart = xychart(losses, base) if d.chart else None
     if chart:
         out.append("```mermaid\n" + chart + "\n```")
-    facts = [f"first **{fmt_num(result.initial_loss)}**",
-             f"best **{fmt_num(result.best_loss)}**" + (f" @ step {result.best_step}" if result.best_step is not None else ""),
-             f"final **{fmt_num(result.final_loss)}**"]
+    facts = [
+        f"first **{fmt_num(result.initial_loss)}**",
+        f"best **{fmt_num(result.best_loss)}**"
+        + (f" @ step {result.best_step}" if result.best_step is not None else ""),
+        f"final **{fmt_num(result.final_loss)}**",
+    ]
     if result.target is not None:
         reached = f", reached @ step {result.target_step}" if result.target_step is not None else ", not reached"
         facts.append(f"target {fmt_num(result.target)}{reached}")
@@ -118,21 +123,36 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
     out.append(f"`{sparkline(losses)}` " + " · ".join(facts))
     if base:
         note = " (the chart's second line)" if chart and chart.count("line [") == 2 else ""
-        out.append(f"Inputs replaced (`input_dependence`){note}: `{sparkline(base)}` "
-                   f"first {fmt_num(base[0])} · final {fmt_num(base[-1])}")
+        out.append(
+            f"Inputs replaced (`input_dependence`){note}: `{sparkline(base)}` "
+            f"first {fmt_num(base[0])} · final {fmt_num(base[-1])}"
+        )
     return "\n\n".join(out)
 
 
 def _facts(result: Result) -> str:
     budget = result.config.get("steps")
     steps = f"{result.steps} / {budget}" if budget else str(result.steps)
-    cols = {"Steps": steps, "Time": f"{result.duration_s:.1f} s", "Device": result.device or "n/a",
-            "torch": result.torch_version or "n/a", "Mode": result.mode}
+    cols = {
+        "Steps": steps,
+        "Time": f"{result.duration_s:.1f} s",
+        "Device": result.device or "n/a",
+        "torch": result.torch_version or "n/a",
+        "Mode": result.mode,
+    }
     if result.pinning:
         cols["Pinning"] = result.pinning
     if result.seed is not None:
         cols["Seed"] = str(result.seed)
-    table = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n| " + " | ".join(_cell(v, 200) for v in cols.values()) + " |"
+    table = (
+        "| "
+        + " | ".join(cols)
+        + " |\n|"
+        + "---|" * len(cols)
+        + "\n| "
+        + " | ".join(_cell(v, 200) for v in cols.values())
+        + " |"
+    )
     what = ""
     if result.entrypoint:
         what = f"Entry point: {_code(result.entrypoint, 300)}"
@@ -160,7 +180,10 @@ def _config(config: dict[str, object], limit: int) -> str:
     if not limit:
         body = "_Omitted to fit GitHub's size limit; it is in `result.json`._"
     elif len(text) > limit:
-        body = _fence(text[:limit].rsplit("\n", 1)[0] + "\n…", "json") + "\n\n_Cut to fit; the full config is in `result.json`._"
+        body = (
+            _fence(text[:limit].rsplit("\n", 1)[0] + "\n…", "json")
+            + "\n\n_Cut to fit; the full config is in `result.json`._"
+        )
     else:
         body = _fence(text, "json")
     return f"<details><summary>Resolved config</summary>\n\n{body}\n\n</details>"

@@ -70,8 +70,13 @@ def baseline_losses(result: Result) -> list[float | None] | None:
     return None
 
 
-EVENT_LABELS = {"nonfinite": "non-finite loss", "below_floor": "below floor", "diverged": "diverged",
-                "stalled": "stalled", "budget": "budget spent"}
+EVENT_LABELS = {
+    "nonfinite": "non-finite loss",
+    "below_floor": "below floor",
+    "diverged": "diverged",
+    "stalled": "stalled",
+    "budget": "budget spent",
+}
 
 
 def event_label(result: Result) -> str | None:
@@ -119,7 +124,12 @@ def render_png(result: Result, path: Path) -> Path:
             _draw(ax, result)
             color = COLORS[result.verdict]
             fig.suptitle(title(result), color=color, fontweight="bold", x=0.01, ha="left")
-            ax.set_title(textwrap.shorten(result.reason, SUBTITLE_CHARS, placeholder=" …"), fontsize=9, loc="left", color="#57606a")
+            ax.set_title(
+                textwrap.shorten(result.reason, SUBTITLE_CHARS, placeholder=" …"),
+                fontsize=9,
+                loc="left",
+                color="#57606a",
+            )
             fig.tight_layout()
             path.parent.mkdir(parents=True, exist_ok=True)
             metadata = {"Software": "overfit-gate", FINGERPRINT_KEY: fingerprint(result)}
@@ -148,8 +158,14 @@ def _draw(ax: Any, result: Result) -> None:
     ax.plot(xs, [float("nan") if v is None else v for v in ys], color=LOSS, lw=1.6, label="loss")
     if base:
         bx, by = envelope(base, MAX_BUCKETS)
-        ax.plot(bx, [float("nan") if v is None else v for v in by], color=BASELINE, lw=1.3, ls="--",
-                label="inputs replaced (input_dependence)")
+        ax.plot(
+            bx,
+            [float("nan") if v is None else v for v in by],
+            color=BASELINE,
+            lw=1.3,
+            ls="--",
+            label="inputs replaced (input_dependence)",
+        )
     if result.target is not None and (result.target > 0 or not log):
         ax.axhline(result.target, color=TARGET, lw=1, ls="--", label=f"target {fmt_num(result.target)}")
     if result.floor is not None and (result.floor > 0 or not log):

@@ -18,7 +18,12 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
             f"  steps {result.steps}   loss first {fmt(result.initial_loss)}  best {fmt(result.best_loss)}  "
             f"final {fmt(result.final_loss)}  target {fmt(result.target)}"
         )
-    facts = [f"mode {result.mode}", f"device {result.device or 'n/a'}", f"torch {result.torch_version or 'n/a'}", f"{result.duration_s:.1f}s"]
+    facts = [
+        f"mode {result.mode}",
+        f"device {result.device or 'n/a'}",
+        f"torch {result.torch_version or 'n/a'}",
+        f"{result.duration_s:.1f}s",
+    ]
     lines.append("  " + "   ".join(facts))
     if result.pinning:
         lines.append(f"  batch: {result.pinning}")

@@ -65,7 +65,12 @@ class DockerRunner:
         command = (
             [python, "-m", "gate.harness", "--spec", spec]
             if python
-            else ["/bin/sh", "-c", 'exec "$(command -v python || command -v python3)" -m gate.harness --spec "$0"', spec]
+            else [
+                "/bin/sh",
+                "-c",
+                'exec "$(command -v python || command -v python3)" -m gate.harness --spec "$0"',
+                spec,
+            ]
         )
         mounts = [
             Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind"),
@@ -97,7 +102,9 @@ class DockerRunner:
                     **self.host_config,
                 )
             except docker.errors.APIError as exc:
-                raise RunnerError(f"could not create the training container from {image}: {exc.explanation or exc}") from None
+                raise RunnerError(
+                    f"could not create the training container from {image}: {exc.explanation or exc}"
+                ) from None
             try:
                 container.put_archive("/", harness_archive(ROOT.lstrip("/")))
                 if stop.is_set():
@@ -108,8 +115,10 @@ class DockerRunner:
                     if devices and is_gpu_error(exc):
                         raise gpu_error(gpus, exc) from None
                     raise RunnerError(f"the training container did not start: {exc.explanation or exc}") from None
-                log(f"overfit-gate: running in {image} (container {container.short_id}, gpus={gpus}, "
-                    f"network={'on' if getattr(job.config, 'network', False) else 'off'})")
+                log(
+                    f"overfit-gate: running in {image} (container {container.short_id}, gpus={gpus}, "
+                    f"network={'on' if getattr(job.config, 'network', False) else 'off'})"
+                )
                 outcome = self._supervise(container, job, log, stop)
                 outcome.cancelled = bool(cancelled)
                 return outcome

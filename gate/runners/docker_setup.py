@@ -59,7 +59,7 @@ def device_requests(gpus: str) -> list[Any]:
         return [DeviceRequest(device_ids=[match.group(1)], capabilities=[["gpu"]])]
     raise ConfigError(
         f"invalid value for `gpus`: {gpus!r}",
-        hint="gpus = \"1\" (one GPU), \"device=2\" (that GPU), or \"0\" (CPU only); the gate uses one GPU",
+        hint='gpus = "1" (one GPU), "device=2" (that GPU), or "0" (CPU only); the gate uses one GPU',
     )
 
 
@@ -110,7 +110,9 @@ def ensure_image(client: Any, config: Any, workdir: Path, log: LogSink) -> str:
 def _build(client: Any, workdir: Path, dockerfile: str, tag: str | None, log: LogSink) -> str:
     path = workdir / dockerfile
     if not path.is_file():
-        raise ConfigError(f"dockerfile {dockerfile} not found in {workdir}", hint="paths are relative to the working directory")
+        raise ConfigError(
+            f"dockerfile {dockerfile} not found in {workdir}", hint="paths are relative to the working directory"
+        )
     # Same project + Dockerfile -> same tag, so the daemon's layer cache makes rebuilds cheap.
     tag = tag or "overfit-gate-build:" + hashlib.sha256(f"{workdir}:{dockerfile}".encode()).hexdigest()[:12]
     log(f"overfit-gate: building {tag} from {dockerfile}")
@@ -120,8 +122,10 @@ def _build(client: Any, workdir: Path, dockerfile: str, tag: str | None, log: Lo
             log(chunk["stream"].rstrip())
         error = chunk.get("error") or error
     if error:
-        raise RunnerError(f"building the training image from {dockerfile} failed: {error.strip()}", hint="run `docker build -f "
-                          f"{dockerfile} .` locally to see the whole log")
+        raise RunnerError(
+            f"building the training image from {dockerfile} failed: {error.strip()}",
+            hint=f"run `docker build -f {dockerfile} .` locally to see the whole log",
+        )
     return tag
 
 

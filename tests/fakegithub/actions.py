@@ -15,7 +15,7 @@ RUN_ID = "4242"
 
 
 def event(name: str = "pull_request.opened.json", *, fork: bool = False) -> dict[str, Any]:
-    """A real payload from ../shared/github/events; a fork PR is the same with another head repo."""
+    """A real payload from tests/data/github/events (vendored); a fork PR is the same with another head repo."""
     payload: dict[str, Any] = json.loads((EVENTS / name).read_text())
     if fork:
         head = payload["pull_request"]["head"]["repo"]
@@ -24,8 +24,14 @@ def event(name: str = "pull_request.opened.json", *, fork: bool = False) -> dict
     return payload
 
 
-def actions_env(fake: FakeGitHub, tmp: Path, payload: dict[str, Any], event_name: str = "pull_request",
-                token: str | None = TOKEN, sha: str = "f" * 40) -> dict[str, str]:
+def actions_env(
+    fake: FakeGitHub,
+    tmp: Path,
+    payload: dict[str, Any],
+    event_name: str = "pull_request",
+    token: str | None = TOKEN,
+    sha: str = "f" * 40,
+) -> dict[str, str]:
     """The environment a workflow step sees (GITHUB_SHA is the merge commit for PR events)."""
     path = tmp / f"event-{len(list(tmp.glob('event-*.json')))}.json"
     path.write_text(json.dumps(payload))

@@ -87,16 +87,20 @@ class FakeGitHub:
         self.repos.add(base.lower())
         self.pulls[(base.lower(), int(event["number"]))] = event["pull_request"]
 
-    def fail(self, op: str, status: int, message: str = "", headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
+    def fail(
+        self, op: str, status: int, message: str = "", headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         self.faults.append(Fault(op, status, message, headers or {}, times))
 
     def writes(self) -> list[Logged]:
         return [r for r in self.log if r.method in ("POST", "PATCH", "DELETE", "PUT")]
 
     def runs_for(self, repo: str, sha: str, name: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.check_runs if r["_repo"] == repo.lower() and r["head_sha"] == sha
-                and (name is None or r["name"] == name)]
+        return [
+            r
+            for r in self.check_runs
+            if r["_repo"] == repo.lower() and r["head_sha"] == sha and (name is None or r["name"] == name)
+        ]
 
     def comments_on(self, repo: str, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments if c["_repo"] == repo.lower() and c["_issue"] == number]
@@ -136,7 +140,7 @@ class FakeGitHub:
         try:
             if not parts.path.startswith(PREFIX + "/"):
                 raise Reject(404, "Not Found")
-            path = parts.path[len(PREFIX):]
+            path = parts.path[len(PREFIX) :]
             op, params = self._route(h.command, path)
             op_id = op.op_id
             kind = self._auth(h.headers.get("Authorization", ""))
@@ -204,8 +208,11 @@ class FakeGitHub:
         for fault in self.faults:
             if fault.times > 0 and fault.op in (op_id, "*"):
                 fault.times -= 1
-                raise Reject(fault.status, fault.message or {500: "Server Error", 404: "Not Found"}.get(
-                    fault.status, "Forbidden"), fault.headers)
+                raise Reject(
+                    fault.status,
+                    fault.message or {500: "Server Error", 404: "Not Found"}.get(fault.status, "Forbidden"),
+                    fault.headers,
+                )
 
     def _next_id(self) -> int:
         self._ids += 1
@@ -225,7 +232,7 @@ class FakeGitHub:
         base = {k: v for k, v in query.items() if k != "page"}
         for rel, n in (("prev", page - 1), ("next", page + 1), ("first", 1), ("last", last)):
             if 1 <= n <= last and (rel in ("first", "last") or n != page):
-                url = f"{self.api_url}{path[len(PREFIX):]}?{urlencode({**base, 'page': n})}"
+                url = f"{self.api_url}{path[len(PREFIX) :]}?{urlencode({**base, 'page': n})}"
                 links.append(f'<{url}>; rel="{rel}"')
         headers = {"Link": ", ".join(links)} if last > 1 else {}
         return items[(page - 1) * per_page : page * per_page], headers
@@ -234,10 +241,15 @@ class FakeGitHub:
         op = next(o for o in self.ops if o.op_id == "issues/create-comment")
         c = op.example(201)
         cid = self._next_id()
-        c.update(id=cid, body=body, created_at=_now(), updated_at=_now(),
-                 url=f"https://api.github.com/repos/{repo}/issues/comments/{cid}",
-                 html_url=f"https://github.com/{repo}/pull/{issue}#issuecomment-{cid}",
-                 issue_url=f"https://api.github.com/repos/{repo}/issues/{issue}")
+        c.update(
+            id=cid,
+            body=body,
+            created_at=_now(),
+            updated_at=_now(),
+            url=f"https://api.github.com/repos/{repo}/issues/comments/{cid}",
+            html_url=f"https://github.com/{repo}/pull/{issue}#issuecomment-{cid}",
+            issue_url=f"https://api.github.com/repos/{repo}/issues/{issue}",
+        )
         c["user"] = {**c["user"], "login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
         c["_repo"], c["_issue"] = repo, issue
         self.comments.append(c)
@@ -248,8 +260,9 @@ class FakeGitHub:
         return {k: v for k, v in obj.items() if not k.startswith("_")}
 
     # ---- GitHub's behaviour -----------------------------------------------------------
-    def _handle(self, op: Operation, kind: str, p: dict[str, str], q: dict[str, str], body: Any,
-                path: str) -> tuple[int, Any, dict[str, str]]:
+    def _handle(
+        self, op: Operation, kind: str, p: dict[str, str], q: dict[str, str], body: Any, path: str
+    ) -> tuple[int, Any, dict[str, str]]:
         oid = op.op_id
         if oid == "rate-limit/get":
             return 200, op.example(200), {}
@@ -274,8 +287,14 @@ class FakeGitHub:
                 self._update_run(run, body)
             return 200, self._public(run), {}
         if oid == "checks/list-for-ref":
-            runs = [r for r in self.check_runs if r["_repo"] == repo and r["head_sha"] == p["ref"]
-                    and r["name"] == q.get("check_name", r["name"]) and r["status"] == q.get("status", r["status"])]
+            runs = [
+                r
+                for r in self.check_runs
+                if r["_repo"] == repo
+                and r["head_sha"] == p["ref"]
+                and r["name"] == q.get("check_name", r["name"])
+                and r["status"] == q.get("status", r["status"])
+            ]
             if q.get("filter", "latest") == "latest":
                 newest: dict[str, dict[str, Any]] = {}
                 for r in runs:
@@ -321,13 +340,27 @@ class FakeGitHub:
             raise Reject(422, f"No commit found for SHA: {body['head_sha']}")
         run = op.example(201)
         rid = self._next_id()
-        run.update(id=rid, name=body["name"], head_sha=body["head_sha"], status="queued", conclusion=None,
-                   started_at=body.get("started_at", _now()), completed_at=None,
-                   details_url=body.get("details_url"), external_id=body.get("external_id"),
-                   url=f"https://api.github.com/repos/{repo}/check-runs/{rid}",
-                   html_url=f"https://github.com/{repo}/runs/{rid}", pull_requests=[])
-        run["output"] = {"title": None, "summary": None, "text": None, "annotations_count": 0,
-                         "annotations_url": f"{run['url']}/annotations"}
+        run.update(
+            id=rid,
+            name=body["name"],
+            head_sha=body["head_sha"],
+            status="queued",
+            conclusion=None,
+            started_at=body.get("started_at", _now()),
+            completed_at=None,
+            details_url=body.get("details_url"),
+            external_id=body.get("external_id"),
+            url=f"https://api.github.com/repos/{repo}/check-runs/{rid}",
+            html_url=f"https://github.com/{repo}/runs/{rid}",
+            pull_requests=[],
+        )
+        run["output"] = {
+            "title": None,
+            "summary": None,
+            "text": None,
+            "annotations_count": 0,
+            "annotations_url": f"{run['url']}/annotations",
+        }
         run["_repo"] = repo
         self.annotations[rid] = []
         self._update_run(run, body)
@@ -343,8 +376,7 @@ class FakeGitHub:
             if key in body:
                 run[key] = body[key]
         if "conclusion" in body:
-            run.update(conclusion=body["conclusion"], status="completed",
-                       completed_at=body.get("completed_at", _now()))
+            run.update(conclusion=body["conclusion"], status="completed", completed_at=body.get("completed_at", _now()))
         out = body.get("output")
         if out:
             if "summary" not in out or ("title" not in out and run["output"]["title"] is None):
@@ -356,9 +388,16 @@ class FakeGitHub:
     def _create_status(self, op: Operation, repo: str, sha: str, body: dict[str, Any]) -> dict[str, Any]:
         status = op.example(201)
         sid = self._next_id()
-        status.update(id=sid, state=body["state"], context=body.get("context", "default"),
-                      description=body.get("description"), target_url=body.get("target_url"),
-                      created_at=_now(), updated_at=_now(), url=f"https://api.github.com/repos/{repo}/statuses/{sha}")
+        status.update(
+            id=sid,
+            state=body["state"],
+            context=body.get("context", "default"),
+            description=body.get("description"),
+            target_url=body.get("target_url"),
+            created_at=_now(),
+            updated_at=_now(),
+            url=f"https://api.github.com/repos/{repo}/statuses/{sha}",
+        )
         status["_repo"], status["_sha"] = repo, sha
         self.statuses.append(status)
         return self._public(status)
@@ -370,10 +409,14 @@ class FakeGitHub:
                 latest[s["context"].lower()] = s
         mine = sorted(latest.values(), key=lambda s: s["id"], reverse=True)
         states = {s["state"] for s in mine}
-        state = ("failure" if states & {"failure", "error"} else
-                 "pending" if not mine or "pending" in states else "success")
+        state = (
+            "failure" if states & {"failure", "error"} else "pending" if not mine or "pending" in states else "success"
+        )
         combined = op.example(200)
-        combined.update(state=state, sha=ref, total_count=len(mine),
-                        statuses=[{k: v for k, v in self._public(s).items() if k in combined["statuses"][0]}
-                                  for s in mine])
+        combined.update(
+            state=state,
+            sha=ref,
+            total_count=len(mine),
+            statuses=[{k: v for k, v in self._public(s).items() if k in combined["statuses"][0]} for s in mine],
+        )
         return combined

@@ -1,4 +1,4 @@
-"""GitHub's OpenAPI description (../shared/github/openapi-subset.json) turned into a router and
+"""GitHub's OpenAPI description (tests/data/github/openapi-subset.json, vendored) turned into a router and
 validators: which operation a request is, and whether GitHub would accept its parameters/body."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
-# tests/fakegithub/spec.py -> repo root is parents[2]; `shared` is the repo root's sibling.
-SHARED_GITHUB = Path(__file__).resolve().parents[2] / ".." / "shared" / "github"
-SPEC_FILE = SHARED_GITHUB / "openapi-subset.json"
-EVENTS = SHARED_GITHUB / "events"
+# Vendored from GitHub's SDK maintainers (octokit, MIT): see tests/data/github/README.md and its licences.
+GITHUB_DATA = Path(__file__).resolve().parents[1] / "data" / "github"
+SPEC_FILE = GITHUB_DATA / "openapi-subset.json"
+EVENTS = GITHUB_DATA / "events"
 
 
 def to_jsonschema(schema: Any) -> Any:
@@ -72,8 +72,12 @@ def load(path: Path = SPEC_FILE) -> list[Operation]:
             query_params = {p["name"]: p for p in params if p["in"] == "query"}
             body_schema = ((op.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema")
             operation = Operation(
-                method=method.upper(), template=template, op_id=op["operationId"],
-                regex=_regex(template, path_params), path_params=path_params, query_params=query_params,
+                method=method.upper(),
+                template=template,
+                op_id=op["operationId"],
+                regex=_regex(template, path_params),
+                path_params=path_params,
+                query_params=query_params,
                 body=Draft4Validator(to_jsonschema(body_schema)) if body_schema else None,
             )
             for code, resp in op["responses"].items():

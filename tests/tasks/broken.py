@@ -26,8 +26,7 @@ def healthy():
 
 
 def lr_zero():
-    return {"model": nn.Linear(8, 3), "batch": _data(), "loss": _ce,
-            "optimizer": lambda p: torch.optim.SGD(p, lr=0.0)}
+    return {"model": nn.Linear(8, 3), "batch": _data(), "loss": _ce, "optimizer": lambda p: torch.optim.SGD(p, lr=0.0)}
 
 
 def sign_flipped():
@@ -37,9 +36,12 @@ def sign_flipped():
 def mse_sign_flipped():
     # Starts positive (so the first loss is above the floor) and runs off below zero.
     x, _ = _data()
-    return {"model": nn.Linear(8, 1), "batch": (x, torch.ones(16, 1)),
-            "loss": lambda m, b: 5.0 - (m(b[0]) - b[1]).pow(2).mean(),
-            "optimizer": lambda p: torch.optim.Adam(p, lr=0.05)}
+    return {
+        "model": nn.Linear(8, 1),
+        "batch": (x, torch.ones(16, 1)),
+        "loss": lambda m, b: 5.0 - (m(b[0]) - b[1]).pow(2).mean(),
+        "optimizer": lambda p: torch.optim.Adam(p, lr=0.05),
+    }
 
 
 def nan_loss():
@@ -47,23 +49,30 @@ def nan_loss():
         ce = _ce(model, batch)
         # A hand-rolled term that turns NaN once the model gets confident (log of a negative).
         return ce + 0.0 * torch.log(ce - 0.3)
+
     return {"model": _mlp(), "batch": _data(), "loss": loss, "optimizer": lambda p: torch.optim.Adam(p, lr=0.02)}
 
 
 def diverges():
-    return {"model": nn.Linear(8, 3), "batch": (_data()[0] * 100, _data()[1]), "loss": _ce,
-            "optimizer": lambda p: torch.optim.SGD(p, lr=50.0)}
+    return {
+        "model": nn.Linear(8, 3),
+        "batch": (_data()[0] * 100, _data()[1]),
+        "loss": _ce,
+        "optimizer": lambda p: torch.optim.SGD(p, lr=50.0),
+    }
 
 
 def raises():
     def loss(model, batch):
         raise ValueError("shape mismatch in my_loss: expected [16, 3], got [16, 4]")
+
     return {"model": nn.Linear(8, 3), "batch": _data(), "loss": loss}
 
 
 def hangs():
     def loss(model, batch):
         time.sleep(3600)
+
     return {"model": nn.Linear(8, 3), "batch": _data(), "loss": loss}
 
 
@@ -85,11 +94,18 @@ def with_floor():
     # Label smoothing: the best achievable loss is well above zero.
     def loss(model, batch):
         return F.cross_entropy(model(batch[0]), batch[1], label_smoothing=0.2)
-    return {"model": nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3)), "batch": _data(),
-            "loss": loss, "loss_floor": _smoothed_ce_floor(0.2, 3), "optimizer": lambda p: torch.optim.Adam(p, lr=0.02)}
+
+    return {
+        "model": nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3)),
+        "batch": _data(),
+        "loss": loss,
+        "loss_floor": _smoothed_ce_floor(0.2, 3),
+        "optimizer": lambda p: torch.optim.Adam(p, lr=0.02),
+    }
 
 
 def oom():
     def loss(model, batch):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
     return {"model": nn.Linear(8, 3), "batch": _data(), "loss": loss}

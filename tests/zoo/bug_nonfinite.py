@@ -13,5 +13,9 @@ def bce(model, batch):
 
 def make_task():
     x, y = torch.randn(N, FEATURES), (torch.rand(N) > 0.5).float()
-    return {"model": mlp(n_out=1), "batch": (x, y), "loss": bce,
-            "optimizer": lambda params: torch.optim.Adam(params, lr=0.5)}
+    return {
+        "model": mlp(n_out=1),
+        "batch": (x, y),
+        "loss": bce,
+        "optimizer": lambda params: torch.optim.Adam(params, lr=0.5),
+    }

@@ -12,5 +12,4 @@ def self_labelled(model, batch):
 
 
 def make_task():
-    return classification(mlp(), loss=self_labelled,
-                          optimizer=lambda params: torch.optim.Adam(params, lr=1e-2))
+    return classification(mlp(), loss=self_labelled, optimizer=lambda params: torch.optim.Adam(params, lr=1e-2))

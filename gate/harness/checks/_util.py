@@ -70,7 +70,10 @@ def group_by_module(model: torch.nn.Module, names: Sequence[str], limit: int = 4
     for n in names:
         owner, _, leaf = n.rpartition(".")
         groups.setdefault(owner, []).append(leaf)
-    parts = [f"{module_label(model, owner + '.x' if owner else 'x')}: {', '.join(leaves)}" for owner, leaves in groups.items()]
+    parts = [
+        f"{module_label(model, owner + '.x' if owner else 'x')}: {', '.join(leaves)}"
+        for owner, leaves in groups.items()
+    ]
     more = len(parts) - limit
     return "; ".join(parts[:limit]) + (f"; and {more} more module(s)" if more > 0 else "")
 

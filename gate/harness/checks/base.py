@@ -32,7 +32,9 @@ class Context:
     causal_dim: int | None = None
     # Re-runs (input dependence) need a fresh model/optimizer with the same seed; None in
     # script mode where the script builds them itself.
-    make_fresh: Callable[[], tuple[torch.nn.Module, Any, Callable[..., torch.Tensor], torch.optim.Optimizer]] | None = None
+    make_fresh: Callable[[], tuple[torch.nn.Module, Any, Callable[..., torch.Tensor], torch.optim.Optimizer]] | None = (
+        None
+    )
     step: int = 0  # steps completed so far
     losses: list[float | None] = field(default_factory=list)
     shared: dict[str, Any] = field(default_factory=dict)  # scratch space between checks
@@ -93,11 +95,15 @@ class Guarded(Check):
     def finish(self, ctx: Context) -> list[dict[str, Any]]:
         out = self._call("finish", ctx, default=[])
         if self.error is not None:
-            return [result(
-                self.name, "warn", f"could not run: {self.error}",
-                f"the model or batch has a shape this check does not handle; turn it off with "
-                f"skip_checks = [\"{self.name}\"] and report it to overfit-gate",
-            )]
+            return [
+                result(
+                    self.name,
+                    "warn",
+                    f"could not run: {self.error}",
+                    f"the model or batch has a shape this check does not handle; turn it off with "
+                    f'skip_checks = ["{self.name}"] and report it to overfit-gate',
+                )
+            ]
         return list(out)
 
 

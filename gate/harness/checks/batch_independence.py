@@ -20,7 +20,7 @@ NAME = "batch_independence"
 HINT = (
     "something mixes samples across dim 0 (the batch): a .view/.reshape where .transpose/.permute "
     "was meant, a softmax/mean/normalisation over dim=0, or statistics computed by hand over the batch. "
-    "If the model mixes samples on purpose, add skip_checks = [\"batch_independence\"]"
+    'If the model mixes samples on purpose, add skip_checks = ["batch_independence"]'
 )
 
 
@@ -86,17 +86,25 @@ class BatchIndependence(Check):
                     label, ratio = bad[0]
                     rtxt = "all of it" if ratio == float("inf") else f"{ratio:.2g}x its own"
                     return result(
-                        NAME, "fail",
+                        NAME,
+                        "fail",
                         f"in eval mode the output for sample {i} depends on the inputs of samples "
                         f"{listing(others, 4)} through {label} (cross-sample gradient {rtxt})",
                         (where + ". " if where else "") + HINT,
-                        sample=i, other_samples=others, where=where, ratio=None if ratio == float("inf") else ratio,
+                        sample=i,
+                        other_samples=others,
+                        where=where,
+                        ratio=None if ratio == float("inf") else ratio,
                     )
         if not seen_signal:
             # Zero gradient everywhere (e.g. a zero-initialised head): nothing learned yet;
             # try again on the trained weights.
             return None if not final else result(NAME, "skip", "the output has no gradient w.r.t. the inputs")
-        return result(NAME, "pass", f"each sample's output depends only on its own input (probed samples 0 and {n - 1}, eval mode)")
+        return result(
+            NAME,
+            "pass",
+            f"each sample's output depends only on its own input (probed samples 0 and {n - 1}, eval mode)",
+        )
 
     @staticmethod
     def _others(grads: list[torch.Tensor | None], i: int) -> list[int]:

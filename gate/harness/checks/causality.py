@@ -43,7 +43,7 @@ def future_leak(g: torch.Tensor | None, t: int, dim: int, length: int) -> tuple[
     m = time_mass(g, 0, dim)
     if m is None or m.shape[0] <= t + 1 or m.shape[0] not in (length, length + 1):
         return None, []
-    past, future = float(m[: t + 1].sum()), m[t + 1:]
+    past, future = float(m[: t + 1].sum()), m[t + 1 :]
     if past == 0 and float(future.sum()) == 0:
         return None, []
     bad = [t + 1 + int(k) for k in (future > probe.TOL * max(past, 1e-30)).nonzero().flatten().tolist()]
@@ -76,7 +76,9 @@ class Causality(Check):
                 return [result(NAME, "skip", f"could not probe: {p}")]
             out = p.output
             if out.dim() <= dim or out.shape[0] != n:
-                return [result(NAME, "skip", f"the output {tuple(out.shape)} has no time dim {dim} after the batch dim")]
+                return [
+                    result(NAME, "skip", f"the output {tuple(out.shape)} has no time dim {dim} after the batch dim")
+                ]
             length = out.shape[dim]
             w = probe.projection(out)
             signal = False
@@ -89,14 +91,21 @@ class Causality(Check):
                     flag, future = future_leak(g, t, dim, length)
                     signal |= flag is not None
                     if flag:
-                        where = probe.locate([future_leak(mg, t, dim, length)[0] for mg in mod_g], p.modules, "the future leaks in")
-                        return [result(
-                            NAME, "fail",
-                            f"the output at position {t} (dim {dim}) depends on {leaf.label} at later positions "
-                            f"{future[:3]}{'...' if len(future) > 3 else ''}: the model sees the future",
-                            (where + ". " if where else "") + MASK_HINT,
-                            position=t, future_positions=future[:16], where=where,
-                        )]
+                        where = probe.locate(
+                            [future_leak(mg, t, dim, length)[0] for mg in mod_g], p.modules, "the future leaks in"
+                        )
+                        return [
+                            result(
+                                NAME,
+                                "fail",
+                                f"the output at position {t} (dim {dim}) depends on {leaf.label} at later positions "
+                                f"{future[:3]}{'...' if len(future) > 3 else ''}: the model sees the future",
+                                (where + ". " if where else "") + MASK_HINT,
+                                position=t,
+                                future_positions=future[:16],
+                                where=where,
+                            )
+                        ]
             shift = self._target_shift(ctx, p)
         if shift is not None:
             return [shift]
@@ -149,10 +158,14 @@ class Causality(Check):
         if seen[lag] >= 0.9 and seen[-1] <= 0.5:
             which = "the same position" if lag == 0 else "the previous position"
             return result(
-                NAME, "fail",
+                NAME,
+                "fail",
                 f"the loss scores position t against the token the model is fed at {which} "
                 f"({seen[lag]:.0%} of targets), not the next one: it can copy instead of predict",
-                SHIFT_HINT, match_same=seen[0], match_previous=seen[1], match_next=seen[-1],
+                SHIFT_HINT,
+                match_same=seen[0],
+                match_previous=seen[1],
+                match_next=seen[-1],
             )
         return None
 

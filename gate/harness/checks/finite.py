@@ -79,11 +79,15 @@ class Finite(Check):
         if self.grad_event and (loss_step is None or self.grad_event[0] < loss_step):
             step, names, kind = self.grad_event
             if ctx.mode == "script" and self.param_event is None and loss_step is None:
-                return [result(
-                    NAME, "warn",
-                    f"gradients were {kind} at step {step} but parameters and loss stayed finite",
-                    "expected with a GradScaler (it skips such steps); otherwise " + CAUSES, **data,
-                )]
+                return [
+                    result(
+                        NAME,
+                        "warn",
+                        f"gradients were {kind} at step {step} but parameters and loss stayed finite",
+                        "expected with a GradScaler (it skips such steps); otherwise " + CAUSES,
+                        **data,
+                    )
+                ]
             msg = (
                 f"the gradient of {listing(names, 3)} ({len(names)}/{total} parameters) became {kind} at step {step} "
                 "while the loss was still finite"

@@ -51,8 +51,14 @@ class GradientFlow(Check):
         excused = [n for n, ok in zip(stats.names, got, strict=True) if not ok and allowed(n, patterns)]
         if not dead:
             extra = f" ({len(excused)} allowed unused by allow_unused)" if excused else ""
-            return [result(NAME, "pass", f"all {len(stats.names) - len(excused)} trainable parameters received gradients{extra}",
-                           allowed_unused=excused)]
+            return [
+                result(
+                    NAME,
+                    "pass",
+                    f"all {len(stats.names) - len(excused)} trainable parameters received gradients{extra}",
+                    allowed_unused=excused,
+                )
+            ]
         owners = {n.rpartition(".")[0] for n in dead}
         never_called: list[str] = []
         if ctx.loss_fn is not None:

@@ -75,7 +75,8 @@ class GradStats:
             if any(g is None for g in grads):
                 return False
             self.simple = all(
-                g is not None and not g.is_sparse and g.dtype == torch.float32 and g.device == self.device for g in grads
+                g is not None and not g.is_sparse and g.dtype == torch.float32 and g.device == self.device
+                for g in grads
             )
         return self.simple and all(g is not None for g in grads)
 

@@ -81,27 +81,43 @@ class LossAtInit(Check):
         if not self.seen:
             if first is None:
                 return [result(NAME, "skip", "no loss was computed")]
-            return [result(NAME, "pass", f"initial loss {fmt(first)} (not a recognised classification loss: no reference value)",
-                            initial_loss=first)]
+            return [
+                result(
+                    NAME,
+                    "pass",
+                    f"initial loss {fmt(first)} (not a recognised classification loss: no reference value)",
+                    initial_loss=first,
+                )
+            ]
         fn, classes, value = self.seen[0]
         expected = math.log(classes)
         data: dict[str, Any] = {"initial_loss": value, "expected": expected, "classes": classes, "loss_fn": fn}
         ratio = value / expected
         if not math.isfinite(value):
-            return [result(NAME, "warn", f"the first {fn} is {value}", "the model output is non-finite at init", **data)]
+            return [
+                result(NAME, "warn", f"the first {fn} is {value}", "the model output is non-finite at init", **data)
+            ]
         if ratio > HIGH and value - expected > 0.5:
-            return [result(
-                NAME, "warn",
-                f"the first {fn} is {fmt(value)}, {ratio:.1f}x log({classes}) = {fmt(expected)} expected from an untrained model",
-                "the logits are too large at init: check the output layer's init (small or zero weights), "
-                "a missing 1/sqrt(d) or temperature scale, or inputs that are not normalised",
-                **data,
-            )]
+            return [
+                result(
+                    NAME,
+                    "warn",
+                    f"the first {fn} is {fmt(value)}, {ratio:.1f}x log({classes}) = {fmt(expected)} expected from an untrained model",
+                    "the logits are too large at init: check the output layer's init (small or zero weights), "
+                    "a missing 1/sqrt(d) or temperature scale, or inputs that are not normalised",
+                    **data,
+                )
+            ]
         if ratio < LOW:
-            return [result(
-                NAME, "warn",
-                f"the first {fn} is {fmt(value)}, well below log({classes}) = {fmt(expected)}: the untrained model already predicts the labels",
-                "check for labels leaking into the inputs, a batch with a single class, or a pretrained head",
-                **data,
-            )]
-        return [result(NAME, "pass", f"the first {fn} {fmt(value)} is close to log({classes}) = {fmt(expected)}", **data)]
+            return [
+                result(
+                    NAME,
+                    "warn",
+                    f"the first {fn} is {fmt(value)}, well below log({classes}) = {fmt(expected)}: the untrained model already predicts the labels",
+                    "check for labels leaking into the inputs, a batch with a single class, or a pretrained head",
+                    **data,
+                )
+            ]
+        return [
+            result(NAME, "pass", f"the first {fn} {fmt(value)} is close to log({classes}) = {fmt(expected)}", **data)
+        ]

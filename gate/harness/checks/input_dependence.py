@@ -77,11 +77,25 @@ class InputDependence(Check):
             return tuple(zeroed(a) for a in args), {k: zeroed(v) for k, v in kwargs.items()}
 
         handle = model.register_forward_pre_hook(zero_inputs, with_kwargs=True)
-        monitor = Monitor(steps=budget, target_loss=mon.target, floor=mon.floor, confirm_steps=1,
-                          divergence_factor=1e9, patience=budget + 1)
+        monitor = Monitor(
+            steps=budget,
+            target_loss=mon.target,
+            floor=mon.floor,
+            confirm_steps=1,
+            divergence_factor=1e9,
+            patience=budget + 1,
+        )
         sub = type(ctx)(
-            spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))), model=model, batch=batch, loss_fn=loss_fn, optimizer=opt, forward=ctx.forward,
-            input_keys=ctx.input_keys, device=ctx.device, monitor=monitor, mode=ctx.mode,
+            spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))),
+            model=model,
+            batch=batch,
+            loss_fn=loss_fn,
+            optimizer=opt,
+            forward=ctx.forward,
+            input_keys=ctx.input_keys,
+            device=ctx.device,
+            monitor=monitor,
+            mode=ctx.mode,
         )
         tracker = Tracker(ctx.losses, mon.first - mon.target)
         try:
@@ -93,30 +107,50 @@ class InputDependence(Check):
             if fired[0] == 0:
                 handle.remove()
                 if not ctx.input_keys:
-                    return [result(NAME, "skip", "the loss does not call the model's forward, and the batch has no separate inputs to zero")]
-                sub.batch = replace_inputs(batch, ctx.input_keys, [zeroed(x) for x in get_inputs(batch, ctx.input_keys)])
+                    return [
+                        result(
+                            NAME,
+                            "skip",
+                            "the loss does not call the model's forward, and the batch has no separate inputs to zero",
+                        )
+                    ]
+                sub.batch = replace_inputs(
+                    batch, ctx.input_keys, [zeroed(x) for x in get_inputs(batch, ctx.input_keys)]
+                )
             outcome = train(sub, monitor, [tracker])
         except Exception as exc:  # e.g. zero lengths for a packed sequence: not a verdict on the pipeline
             first = str(exc).splitlines()[0] if str(exc) else ""
-            return [result(NAME, "skip", f"the model cannot run with zeroed inputs ({type(exc).__name__}: {first})",
-                           "opt out with skip_checks = [\"input_dependence\"] to silence this")]
+            return [
+                result(
+                    NAME,
+                    "skip",
+                    f"the model cannot run with zeroed inputs ({type(exc).__name__}: {first})",
+                    'opt out with skip_checks = ["input_dependence"] to silence this',
+                )
+            ]
         finally:
             handle.remove()
         curve = outcome.losses
         data: dict[str, Any] = {"losses": curve, "steps": outcome.steps, "budget": budget, "target": mon.target}
         if monitor.target_step is not None:
-            return [result(
-                NAME, "fail",
-                f"with every model input zeroed the loss still reached the target {fmt(mon.target)} "
-                f"(step {monitor.target_step}; the real run needed {mon.target_step}): the loss does not depend on the input",
-                "the targets or the loss come from something other than the inputs: labels computed from the "
-                "model's own output (e.g. y = model(x).argmax()), a loss that ignores the prediction, or the "
-                "forward ignores its input",
-                **data,
-            )]
+            return [
+                result(
+                    NAME,
+                    "fail",
+                    f"with every model input zeroed the loss still reached the target {fmt(mon.target)} "
+                    f"(step {monitor.target_step}; the real run needed {mon.target_step}): the loss does not depend on the input",
+                    "the targets or the loss come from something other than the inputs: labels computed from the "
+                    "model's own output (e.g. y = model(x).argmax()), a loss that ignores the prediction, or the "
+                    "forward ignores its input",
+                    **data,
+                )
+            ]
         best = monitor.best
-        return [result(
-            NAME, "pass",
-            f"with the inputs zeroed the loss stayed at {fmt(best)} (real run: target {fmt(mon.target)} at step {mon.target_step})",
-            **data,
-        )]
+        return [
+            result(
+                NAME,
+                "pass",
+                f"with the inputs zeroed the loss stayed at {fmt(best)} (real run: target {fmt(mon.target)} at step {mon.target_step})",
+                **data,
+            )
+        ]

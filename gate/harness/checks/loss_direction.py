@@ -35,7 +35,10 @@ def rising(losses: list[float | None]) -> tuple[bool, str]:
     ups = sum(b > a for a, b in itertools.pairwise(vals))
     margin = 0.05 * max(abs(first), 1e-8)
     if min(later) >= first and ups >= 0.75 * len(later) and vals[-1] > first + margin:
-        return True, f"the loss rose from {fmt(first)} to {fmt(vals[-1])} over the first {len(vals)} steps without ever going below its start"
+        return (
+            True,
+            f"the loss rose from {fmt(first)} to {fmt(vals[-1])} over the first {len(vals)} steps without ever going below its start",
+        )
     return False, ""
 
 
@@ -67,11 +70,15 @@ class LossDirection(Check):
             else:
                 low = ctx.losses[step] if step < len(ctx.losses) else None
                 msg = f"the loss fell to {fmt(low)} at step {step}, below its floor {fmt(floor)}"
-            return [result(
-                NAME, "fail", msg + ": it is being pushed the wrong way",
-                sign_hint(ctx) + f"; if the loss can legitimately go below {fmt(floor)}, set loss_floor",
-                floor=floor,
-            )]
+            return [
+                result(
+                    NAME,
+                    "fail",
+                    msg + ": it is being pushed the wrong way",
+                    sign_hint(ctx) + f"; if the loss can legitimately go below {fmt(floor)}, set loss_floor",
+                    floor=floor,
+                )
+            ]
         bad, msg = rising(ctx.losses[: 2 * MIN_STEPS])
         if bad:
             return [result(NAME, "fail", msg + ": it is being maximised", sign_hint(ctx))]

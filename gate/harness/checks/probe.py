@@ -40,7 +40,7 @@ class Probe:
         """Gradients of ``scalar`` w.r.t. the leaves and the recorded module outputs."""
         targets = [leaf.tensor for leaf in self.leaves] + [t for _, _, t in self.modules]
         got = torch.autograd.grad(scalar, targets, retain_graph=True, allow_unused=True)
-        return list(got[: len(self.leaves)]), list(got[len(self.leaves):])
+        return list(got[: len(self.leaves)]), list(got[len(self.leaves) :])
 
 
 def run(ctx: Context, n_samples: int) -> Probe | str:
@@ -59,7 +59,9 @@ def run(ctx: Context, n_samples: int) -> Probe | str:
         else:
             new.append(x)
     probe_batch = replace_inputs(batch, keys, new) if leaves else batch
-    id_storages = {x.untyped_storage().data_ptr() for x in inputs if isinstance(x, torch.Tensor) and not x.is_floating_point()}
+    id_storages = {
+        x.untyped_storage().data_ptr() for x in inputs if isinstance(x, torch.Tensor) and not x.is_floating_point()
+    }
     modules: list[tuple[str, str, torch.Tensor]] = []
     handles = []
 

@@ -43,7 +43,8 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
 
     # Per-sample tensors only: scalars such as HF's ``num_items_in_batch`` are not inputs.
     keys = [
-        k for k, v in batch.items()
+        k
+        for k, v in batch.items()
         if isinstance(v, torch.Tensor) and v.dim() >= 1 and name(k).lower() not in LABEL_KEYS
     ]
 
@@ -59,9 +60,17 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
     return Context(
         # Checks that re-evaluate the loss need the model to return it (HF ``.loss``, nanoGPT's
         # ``(logits, loss)``); when the script computes it outside the call there is none.
-        spec=session.spec, model=top, batch=batch, loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
-        optimizer=optimizer, forward=forward,
-        input_keys=keys, device=session.device, monitor=session.monitor, mode="script", causal_dim=None,
+        spec=session.spec,
+        model=top,
+        batch=batch,
+        loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
+        optimizer=optimizer,
+        forward=forward,
+        input_keys=keys,
+        device=session.device,
+        monitor=session.monitor,
+        mode="script",
+        causal_dim=None,
         make_fresh=None,
     )
 

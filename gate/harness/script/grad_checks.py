@@ -16,7 +16,9 @@ WINDOW = 8  # steps observed; a bug that shows on every one of them is not a coi
 
 
 def _grads(ctx: Context) -> list[torch.Tensor]:
-    return [p.grad for g in ctx.optimizer.param_groups for p in g["params"] if p.grad is not None and not p.grad.is_sparse]
+    return [
+        p.grad for g in ctx.optimizer.param_groups for p in g["params"] if p.grad is not None and not p.grad.is_sparse
+    ]
 
 
 def grad_norm(grads: list[torch.Tensor], device: torch.device) -> torch.Tensor:
@@ -98,7 +100,8 @@ class GradsZeroed(_Window):
     def verdict(self, n: int) -> dict[str, Any]:
         if self.failed():
             return result(
-                self.name, "fail",
+                self.name,
+                "fail",
                 f"gradients are never zeroed between steps: at each of the {n} steps checked, .grad still "
                 "held the previous step's gradients when backward ran, so they accumulate forever",
                 "call optimizer.zero_grad() (or model.zero_grad()) once per step, before loss.backward()",
@@ -131,7 +134,8 @@ class GradsClipped(_Window):
     def verdict(self, n: int) -> dict[str, Any]:
         if self.failed():
             return result(
-                self.name, "fail",
+                self.name,
+                "fail",
                 f"the gradients are non-zero after backward but exactly zero when optimizer.step() runs, at each of the "
                 f"{n} steps checked: something between backward and step wipes them, so nothing learns",
                 "look for clip_grad_norm_(..., max_norm=0.0) or clip_grad_value_(..., 0), or a zero_grad() between "

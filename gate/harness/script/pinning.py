@@ -153,7 +153,9 @@ class ModuleTracker:
         # class with this qualified name (the script runs again, so its classes are new objects)
         self.zero: tuple[str, set[Any]] | None = None
 
-    def outer_call(self, module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def outer_call(
+        self, module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if not torch.is_grad_enabled():
             return args, kwargs  # eval passes keep their own inputs
         if self.replay and module is self.top and self.call is not None:

@@ -30,12 +30,20 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
         return result(NAME, "skip", f"{type(ctx.model).__name__} is called with no input tensors to zero")
     budget = SLOWDOWN * (mon.target_step + 1)
     spec = replace(real.spec, steps=budget, sync_every=max(1, min(real.spec.sync_every, 8)))
-    monitor = Monitor(steps=budget, target_loss=mon.target, floor=mon.floor, confirm_steps=1,
-                      divergence_factor=1e9, patience=budget + 1)
+    monitor = Monitor(
+        steps=budget,
+        target_loss=mon.target,
+        floor=mon.floor,
+        confirm_steps=1,
+        divergence_factor=1e9,
+        patience=budget + 1,
+    )
     probe = Session(spec, monitor, [Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
     probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
-    log(f"overfit-gate harness: input_dependence: running the script again with the inputs of "
-        f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)")
+    log(
+        f"overfit-gate harness: input_dependence: running the script again with the inputs of "
+        f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)"
+    )
     seed_everything(spec.seed)
     patcher = Patcher()
     try:
@@ -54,7 +62,8 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     data: dict[str, Any] = {"losses": probe.losses, "steps": probe.step, "budget": budget, "target": mon.target}
     if monitor.target_step is not None:
         return result(
-            NAME, "fail",
+            NAME,
+            "fail",
             f"with the inputs of {type(real.modules.top).__name__} zeroed the loss still reached the target "
             f"{fmt(mon.target)} (step {monitor.target_step}; the real run needed {mon.target_step}): the loss does "
             "not depend on the input",
@@ -63,9 +72,12 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
             **data,
         )
     if monitor.best is None or not math.isfinite(monitor.best):
-        return result(NAME, "skip", "with the inputs zeroed the loss was not finite, so the runs cannot be compared", **data)
+        return result(
+            NAME, "skip", "with the inputs zeroed the loss was not finite, so the runs cannot be compared", **data
+        )
     return result(
-        NAME, "pass",
+        NAME,
+        "pass",
         f"with the inputs zeroed the loss stayed at {fmt(monitor.best)} (real run: target {fmt(mon.target)} at step "
         f"{mon.target_step})",
         **data,

@@ -67,32 +67,54 @@ def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
 ) -> dict[str, Any]:
     if ended == "exited" and exit_code not in (None, 0):
-        return _error(session, started, "ScriptExit", f"the training script exited with code {exit_code!r} after {session.step} steps")
+        return _error(
+            session,
+            started,
+            "ScriptExit",
+            f"the training script exited with code {exit_code!r} after {session.step} steps",
+        )
     if session.backwards == 0:
         if session.loss_problem:
-            return _error(session, started, "LossNotFound", f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on")
+            return _error(
+                session,
+                started,
+                "LossNotFound",
+                f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
+            )
         return _error(
-            session, started, "NoBackward",
+            session,
+            started,
+            "NoBackward",
             "the training script never called .backward(), so there is no loss to watch "
             f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times); "
             "is this the training entry point, and does it train with loss.backward()?",
         )
     if session.step == 0:
         return _error(
-            session, started, "NoOptimizerStep",
+            session,
+            started,
+            "NoOptimizerStep",
             f"the script called .backward() {session.backwards} times but optimizer.step() never ran on an optimizer "
             "holding the model's parameters (a custom optimizer that is not a torch.optim.Optimizer?)",
         )
     if not session.stopping:
         session.sync()  # the losses still on the device
     decided = session.monitor.decision is not None
-    outcome = LoopOutcome(session.monitor.finish(), session.step, session.losses, time.perf_counter() - session.t0, session.stopped_by)
+    outcome = LoopOutcome(
+        session.monitor.finish(), session.step, session.losses, time.perf_counter() - session.t0, session.stopped_by
+    )
     checks = _finish_checks(session)
     if spec.enabled(NAME):  # task mode's version needs a fresh model; here the script makes it again
         checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
     verdict, reason = decide(outcome, checks, spec.fail_on_warn)
     if not session.stopping and not decided:
-        how = "returned" if ended == "returned" else f"called sys.exit({exit_code!r})" if exit_code is not None else "called sys.exit()"
+        how = (
+            "returned"
+            if ended == "returned"
+            else f"called sys.exit({exit_code!r})"
+            if exit_code is not None
+            else "called sys.exit()"
+        )
         reason = (
             f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
             "(let it run for more epochs or steps, or lower --steps)"
@@ -113,7 +135,9 @@ def _finish_checks(session: Session) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for c in session.checks:
         if session.ctx is None:
-            out.append(result(c.name, "skip", "no top-level module with trainable parameters was found to run this check on"))
+            out.append(
+                result(c.name, "skip", "no top-level module with trainable parameters was found to run this check on")
+            )
             continue
         error = session.check_errors.get(c.name)
         if error is None:

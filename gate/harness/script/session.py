@@ -156,7 +156,11 @@ class Session:
             self._start_checks()
 
     def _decide_pinning(self) -> None:
-        if self.pin in ("auto", "module") and not (self.pin == "auto" and self.loaders.used) and self.modules.replayable:
+        if (
+            self.pin in ("auto", "module")
+            and not (self.pin == "auto" and self.loaders.used)
+            and self.modules.replayable
+        ):
             self.modules.replay = True
         self.pinning = pinning_sentence(self)
 
