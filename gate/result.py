@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import ResultError
 
-Verdict = Literal["pass", "fail", "error"]
+# not_applicable: the program is not something one fixed batch can be overfit on (policy
+# gradients, adversarial losses, local losses): never a pass, never a bug diagnosis.
+Verdict = Literal["pass", "fail", "error", "not_applicable"]
 CheckStatus = Literal["pass", "fail", "warn", "skip"]
 
 RESULT_FILE = "result.json"

@@ -14,7 +14,7 @@ from gate.github.client import GitHubAPIError, GitHubClient
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
-    state: str  # passed | missing | in_progress | failed
+    state: str  # passed | missing | in_progress | failed | not_applicable
     reason: str
     url: str | None = None
 
@@ -40,6 +40,14 @@ def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict 
     conclusion = latest.get("conclusion")
     if conclusion == "success":
         return Verdict(True, "passed", f"check run `{name}` on {sha[:12]} passed", url)
+    if conclusion == "action_required":
+        return Verdict(
+            False,
+            "not_applicable",
+            f"check run `{name}` on {sha[:12]} concluded `action_required`: the overfit test does not apply "
+            "to that training command; gate a supervised component in task mode instead",
+            url,
+        )
     return Verdict(False, "failed", f"check run `{name}` on {sha[:12]} concluded `{conclusion}`", url)
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader
 
-from gate.harness.script.pinning import PinnedIterator
+from gate.harness.script.pinning import TARGET_LOSSES, PinnedIterator
 from gate.harness.script.session import Session
 
 
@@ -64,6 +64,9 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     patcher.replace(torch.optim.Optimizer, "__init__", opt_init)
     handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: session.after_step(opt))
     patcher.on_undo(handle.remove)
+    pre = register_optimizer_step_pre_hook(lambda opt, args, kwargs: session.before_step(opt))
+    patcher.on_undo(pre.remove)
+    _install_targets(session, patcher)
 
     orig_call = torch.nn.Module.__call__
 
@@ -109,3 +112,21 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
             return PinnedIterator(self, orig_iter(self), session.loaders, lambda: session.backwards)
 
         patcher.replace(DataLoader, "__iter__", loader_iter)
+
+
+def _install_targets(session: Session, patcher: Patcher) -> None:
+    """Module replay pins the model's inputs; these pin the targets the loss compares them
+    with (``F.mse_loss(model(x), y)``, ``nn.CrossEntropyLoss()(out, y)``), or the two would
+    drift apart (a replayed input scored against a fresh target never converges)."""
+    functional = torch.nn.functional
+    for name in TARGET_LOSSES:
+        original = getattr(functional, name, None)
+        if original is None:
+            continue
+
+        def wrapped(input: Any, target: Any, *args: Any, _name: str = name, _fn: Any = original, **kwargs: Any) -> Any:
+            if not session.quiet:
+                target = session.targets.target(_name, input, target, session.modules.replayed_now)
+            return _fn(input, target, *args, **kwargs)
+
+        patcher.replace(functional, name, functools.wraps(original)(wrapped))

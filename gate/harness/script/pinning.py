@@ -8,7 +8,10 @@ Two ways, chosen by ``pin`` (auto|dataloader|module|off):
   length so ``for batch in val_loader`` still terminates.
 - Module: for scripts that build batches themselves, the first inputs of the top-level
   module's call (the outermost module called with grad enabled, holding trainable
-  parameters) are replayed at every later training call.
+  parameters) are replayed at every later training call whose inputs have the same shapes
+  (a shorter last batch keeps its own inputs: replaying would pair them with its targets).
+  The targets go with them: the first tensors given as targets to the ``torch.nn.functional``
+  losses (which ``nn.*Loss`` modules call too) are replayed beside the inputs.
 """
 
 from __future__ import annotations
@@ -74,6 +77,17 @@ def requires_grad(obj: Any) -> bool:
 
 def qualname(module: torch.nn.Module) -> str:
     return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def shapes(obj: Any) -> list[tuple[Any, ...]]:
+    """The (shape, dtype) of every tensor in ``obj``, in order: what must match to replay."""
+    if isinstance(obj, torch.Tensor):
+        return [(tuple(obj.shape), obj.dtype)]
+    if isinstance(obj, Mapping):
+        return [s for k in sorted(obj, key=str) for s in shapes(obj[k])]
+    if isinstance(obj, (list, tuple)):
+        return [s for v in obj for s in shapes(v)]
+    return []
 
 
 def _zeros(x: Any) -> Any:
@@ -146,6 +160,10 @@ class ModuleTracker:
         self.call: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # its first inputs (cloned)
         self.replay = False
         self.replays = 0
+        self.mismatches = 0  # training calls not replayed: their inputs had other shapes
+        self.top_calls = 0  # training calls of the top module since the last step
+        self.frozen_optimizer = False  # the optimizers hold none of the trainable parameters
+        self.replayed_now = False  # the latest training call of the top module was replayed
         self._computed_inputs = False  # the top module's inputs came from other trainable modules
         self._returns_loss: dict[int, bool] = {}
         self.returns_loss = False  # the top module's output holds the loss (checks can re-evaluate it)
@@ -158,9 +176,15 @@ class ModuleTracker:
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if not torch.is_grad_enabled():
             return args, kwargs  # eval passes keep their own inputs
+        if module is self.top:
+            self.top_calls += 1
         if self.replay and module is self.top and self.call is not None:
-            self.replays += 1
-            return clone(self.call[0]), clone(self.call[1])
+            self.replayed_now = shapes((args, kwargs)) == shapes(self.call)
+            if self.replayed_now:
+                self.replays += 1
+                return clone(self.call[0]), clone(self.call[1])
+            self.mismatches += 1
+            return args, kwargs
         if self.zero is not None and qualname(module) == self.zero[0]:
             keys = self.zero[1]
             args = tuple(_zeros(a) if i in keys else a for i, a in enumerate(args))
@@ -183,6 +207,12 @@ class ModuleTracker:
             return sum(p.numel() for p in m.parameters() if p.requires_grad and (held is None or id(p) in held))
 
         ranked = sorted(self._candidates.values(), key=lambda c: -weight(c[0]))
+        if ranked and weight(ranked[0][0]) == 0 and held is not None:
+            # The optimizers hold only frozen parameters (fine-tuning with the wrong list):
+            # the model is still the module with the most trainable parameters.
+            held = None
+            ranked.sort(key=lambda c: -weight(c[0]))
+            self.frozen_optimizer = weight(ranked[0][0]) > 0
         if ranked and weight(ranked[0][0]) > 0:
             self.top, args, kwargs, self._computed_inputs = ranked[0]
             self.call = (args, kwargs)
@@ -191,6 +221,63 @@ class ModuleTracker:
         self._returns_loss.clear()
         return self.top
 
+    def take_calls(self) -> int:
+        calls, self.top_calls = self.top_calls, 0
+        return calls
+
     @property
     def replayable(self) -> bool:
         return self.call is not None and not self._computed_inputs
+
+
+# torch.nn.functional losses whose second argument is the target (nn.*Loss modules call them).
+TARGET_LOSSES = (
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "soft_margin_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+    "hinge_embedding_loss",
+)
+
+
+class TargetPins:
+    """The targets of the first training step's loss calls, replayed beside the module's
+    inputs. Keyed by (loss function, its call count within the step), so a VAE's two terms
+    or a multi-head loss each get their own."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, int], Any] = {}
+        self._calls: dict[str, int] = {}
+        self.recording = True  # until the first optimizer step: what the first step used
+        self.replay = False
+        self.used: list[str] = []  # loss functions whose targets were replayed
+
+    def new_step(self) -> None:
+        self._calls.clear()
+        self.recording = False
+
+    def target(self, name: str, input: Any, target: Any, replayed_inputs: bool) -> Any:
+        if not (isinstance(target, torch.Tensor) and isinstance(input, torch.Tensor) and input.requires_grad):
+            return target  # an eval loss, or a loss on computed targets
+        k = self._calls.get(name, 0)
+        self._calls[name] = k + 1
+        key = (name, k)
+        if self.recording and key not in self._first:
+            self._first[key] = target.detach().clone()
+            return target
+        pinned = self._first.get(key)
+        if not (self.replay and replayed_inputs) or pinned is None or pinned.shape != target.shape:
+            return target
+        if name not in self.used:
+            self.used.append(name)
+        return pinned.clone()

@@ -10,6 +10,7 @@ import torch
 
 from gate.harness.checks.base import result
 from gate.harness.loop import LoopOutcome
+from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
 from gate.harness.script import command
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
@@ -47,6 +48,7 @@ def run_script(spec: Spec, started: float) -> dict[str, Any]:
                 raise
     finally:
         patcher.restore()
+    session.flush()
     return _result(spec, session, started, ended, exit_code, target)
 
 
@@ -63,9 +65,59 @@ def _error(session: Session, started: float, kind: str, reason: str) -> dict[str
     }
 
 
+def _not_applicable(session: Session, started: float, why: str) -> dict[str, Any]:
+    """Never a pass, never a bug diagnosis: the checks do not run on such a program."""
+    return {
+        "verdict": "not_applicable",
+        "reason": sentence(why),
+        "steps": session.step,
+        "losses": session.losses,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "device": str(session.device),
+        "mode": "script",
+        "pinning": session.pinning or None,
+        "command": list(session.spec.command),
+    }
+
+
+def _special(session: Session, started: float) -> dict[str, Any] | None:
+    """Outcomes decided by how the program is built, before any loss verdict."""
+    if session.not_applicable:
+        return _not_applicable(session, started, session.not_applicable)
+    if session.model_missing:
+        return _error(
+            session,
+            started,
+            "ModelNotFound",
+            "optimizer.step() ran after backward, but no module with trainable parameters was ever called as "
+            "model(x) with gradients on, so there is no model to pin or check (a forward() called directly?); "
+            "call the model as model(x), or gate it in task mode",
+        )
+    if session.modules.frozen_optimizer:
+        top = type(session.modules.top).__name__
+        return {
+            "verdict": "fail",
+            "reason": f"the optimizer holds only frozen parameters (requires_grad=False): none of {top}'s trainable "
+            "parameters is updated, so nothing can learn; build the optimizer from the trainable ones, e.g. "
+            "[p for p in model.parameters() if p.requires_grad]",
+            "event_kind": "frozen_optimizer",
+            "steps": session.step,
+            "losses": session.losses,
+            "duration_s": round(time.perf_counter() - started, 3),
+            "device": str(session.device),
+            "mode": "script",
+            "pinning": session.pinning or None,
+            "command": list(session.spec.command),
+        }
+    return None
+
+
 def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
 ) -> dict[str, Any]:
+    special = _special(session, started)
+    if special is not None:
+        return special
     if ended == "exited" and exit_code not in (None, 0):
         return _error(
             session,
