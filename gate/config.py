@@ -75,6 +75,10 @@ class Config(BaseModel):
         default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
     )
     fail_on_warn: bool = Field(False, description="Treat warnings as failures.")
+    samples_dependent: bool = Field(
+        False,
+        description="The samples of a batch depend on each other by design (graph nodes, set models): skip `batch_independence`.",
+    )
 
     # Script mode
     pin: Literal["auto", "dataloader", "module", "off"] = Field(

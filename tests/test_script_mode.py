@@ -84,7 +84,7 @@ def test_parse_command(cmd: list[str], kind: str, name: str, args: list[str]) ->
     assert (target.kind, target.name, target.args) == (kind, name, args)
 
 
-@pytest.mark.parametrize("cmd", [["torchrun", "train.py"], ["python", "-c", "print(1)"], ["python"], ["python", "-m"]])
+@pytest.mark.parametrize("cmd", [["deepspeed", "train.py"], ["python", "-c", "print(1)"], ["python"], ["python", "-m"]])
 def test_unsupported_commands_are_usage_errors(cmd: list[str]) -> None:
     with pytest.raises(TaskError):
         command.parse(cmd)

@@ -44,6 +44,7 @@ class Spec:
     allow_unused: list[str] = field(default_factory=list)
     fail_on_warn: bool = False
     pin: str = "auto"
+    samples_dependent: bool = False
     name: str = "overfit-gate"
 
     @classmethod

@@ -229,7 +229,7 @@ class Monitor:
                 f"there for {self.confirm} steps within {self.budget} steps (best {fmt(self.best)})"
             )
         return (
-            f"the loss did not reach the target {fmt(self.target)} in {self.budget} steps "
+            f"the loss did not reach the target {fmt(self.target)} in {min(self.seen, self.budget)} steps "
             f"(first {fmt(self.first)}, best {fmt(self.best)} at step {self.best_step}); " + self._trend()
         )
 

@@ -15,7 +15,8 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader
 
-from gate.harness.script.pinning import TARGET_LOSSES, PinnedIterator
+from gate.harness.script import workers
+from gate.harness.script.pinning import TARGET_LOSSES, PinnedIterator, unwrap
 from gate.harness.script.session import Session
 
 
@@ -67,6 +68,7 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     pre = register_optimizer_step_pre_hook(lambda opt, args, kwargs: session.before_step(opt))
     patcher.on_undo(pre.remove)
     _install_targets(session, patcher)
+    workers.install(session.workers, patcher, launched=bool(session.launch))
 
     orig_call = torch.nn.Module.__call__
 
@@ -80,11 +82,14 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
                 session.call_depth -= 1
         # Outermost call: a candidate top-level module (and the one whose inputs may be replayed).
         args, kwargs = session.modules.outer_call(self, args, kwargs)
-        session.call_depth = 1
+        in_model = unwrap(self) is session.modules.top
+        if in_model and torch.is_grad_enabled():
+            session.targets.new_forward()  # the loss calls after this one score this forward
+        session.call_depth, session.in_model = 1, in_model
         try:
             out = orig_call(self, *args, **kwargs)
         finally:
-            session.call_depth = 0
+            session.call_depth, session.in_model = 0, False
         session.modules.outer_result(self, out)
         return out
 
@@ -125,7 +130,8 @@ def _install_targets(session: Session, patcher: Patcher) -> None:
             continue
 
         def wrapped(input: Any, target: Any, *args: Any, _name: str = name, _fn: Any = original, **kwargs: Any) -> Any:
-            if not session.quiet:
+            # A loss the model computes itself (nanoGPT's) already sees the replayed targets.
+            if not (session.quiet or session.in_model):
                 target = session.targets.target(_name, input, target, session.modules.replayed_now)
             return _fn(input, target, *args, **kwargs)
 

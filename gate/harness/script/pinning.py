@@ -90,6 +90,16 @@ def shapes(obj: Any) -> list[tuple[Any, ...]]:
     return []
 
 
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The model inside DistributedDataParallel / DataParallel: the wrapper is not the model
+    (the checks run the module inside, whose forward needs no collectives)."""
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+    while isinstance(module, (DataParallel, DistributedDataParallel)):
+        module = module.module
+    return module
+
+
 def _zeros(x: Any) -> Any:
     return torch.zeros_like(x) if isinstance(x, torch.Tensor) else x
 
@@ -176,6 +186,7 @@ class ModuleTracker:
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if not torch.is_grad_enabled():
             return args, kwargs  # eval passes keep their own inputs
+        module = unwrap(module)
         if module is self.top:
             self.top_calls += 1
         if self.replay and module is self.top and self.call is not None:
@@ -195,6 +206,7 @@ class ModuleTracker:
         return args, kwargs
 
     def outer_result(self, module: torch.nn.Module, out: Any) -> None:
+        module = unwrap(module)
         if not self.locked and id(module) in self._candidates and id(module) not in self._returns_loss:
             self._returns_loss[id(module)] = find_loss(out) is not None
 
@@ -251,20 +263,18 @@ TARGET_LOSSES = (
 
 
 class TargetPins:
-    """The targets of the first training step's loss calls, replayed beside the module's
-    inputs. Keyed by (loss function, its call count within the step), so a VAE's two terms
-    or a multi-head loss each get their own."""
+    """The targets of the first loss calls, replayed beside the module's inputs. Keyed by
+    (loss function, its call count since the model's last training call), so a VAE's two
+    terms or a multi-head loss each get their own."""
 
     def __init__(self) -> None:
         self._first: dict[tuple[str, int], Any] = {}
         self._calls: dict[str, int] = {}
-        self.recording = True  # until the first optimizer step: what the first step used
         self.replay = False
         self.used: list[str] = []  # loss functions whose targets were replayed
 
-    def new_step(self) -> None:
+    def new_forward(self) -> None:
         self._calls.clear()
-        self.recording = False
 
     def target(self, name: str, input: Any, target: Any, replayed_inputs: bool) -> Any:
         if not (isinstance(target, torch.Tensor) and isinstance(input, torch.Tensor) and input.requires_grad):
@@ -272,7 +282,7 @@ class TargetPins:
         k = self._calls.get(name, 0)
         self._calls[name] = k + 1
         key = (name, k)
-        if self.recording and key not in self._first:
+        if key not in self._first:
             self._first[key] = target.detach().clone()
             return target
         pinned = self._first.get(key)

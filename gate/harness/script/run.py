@@ -12,7 +12,8 @@ from gate.harness.checks.base import result
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
-from gate.harness.script import command
+from gate.harness.script import command, launchers
+from gate.harness.script.context import pinning_sentence
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
@@ -26,6 +27,7 @@ def run_script(spec: Spec, started: float) -> dict[str, Any]:
     monitor = make_monitor(spec, None)
     checks = active_checks(spec, "script") + [c() for c in SCRIPT_CHECKS if spec.enabled(c.name)]
     session = Session(spec, monitor, checks, log)
+    session.launch = launchers.describe(target.launch) if target.launch else ""
     log(
         f"overfit-gate harness: script {target.describe()} {' '.join(target.args)}  torch {torch.__version__}  "
         f"seed {spec.seed}  pin {spec.pin}  steps {spec.steps}"
@@ -83,6 +85,7 @@ def _not_applicable(session: Session, started: float, why: str) -> dict[str, Any
 def _special(session: Session, started: float) -> dict[str, Any] | None:
     """Outcomes decided by how the program is built, before any loss verdict."""
     if session.not_applicable:
+        session.stream.sync()  # the losses still on the device, for the curve
         return _not_applicable(session, started, session.not_applicable)
     if session.model_missing:
         return _error(
@@ -115,6 +118,8 @@ def _special(session: Session, started: float) -> dict[str, Any] | None:
 def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
 ) -> dict[str, Any]:
+    if session.pinning:  # what was pinned is only fully known now (targets, short batches)
+        session.pinning = pinning_sentence(session)
     special = _special(session, started)
     if special is not None:
         return special
@@ -133,12 +138,21 @@ def _result(
                 "LossNotFound",
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
+        children = session.workers.children
+        elsewhere = (
+            f"; it started {children} other process(es) (subprocess / multiprocessing), and training that runs "
+            "there is out of the gate's reach: gate the training command itself (`-- python train.py`, "
+            "`-- torchrun --nproc_per_node=1 train.py`; mp.spawn and torch.multiprocessing.Process workers "
+            "are run in-process), or a task-mode entry point"
+            if children
+            else ""
+        )
         return _error(
             session,
             started,
             "NoBackward",
             "the training script never called .backward(), so there is no loss to watch "
-            f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times); "
+            f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times){elsewhere}; "
             "is this the training entry point, and does it train with loss.backward()?",
         )
     if session.step == 0:

@@ -18,6 +18,7 @@ from gate.harness.script.applicability import Applicability
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.pinning import LoaderPins, ModuleTracker, TargetPins
+from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
@@ -39,11 +40,15 @@ class Session:
         # so a step is counted at each backward instead of at optimizer.step().
         self.manual = False
         self._in_step: torch.optim.Optimizer | None = None  # inside optimizer.step() (LBFGS closures)
+        self._calls_before_step = 0
         self._stepped: set[int] = set()  # ids of optimizers that stepped after a backward
         self.model_missing = False  # optimizers step, but no module was ever called as model(x)
+        self.launch = ""  # how a launcher's worker was run (torchrun / accelerate launch)
+        self.workers = Workers(log)
         self.pin = spec.pin
         self.pinning = ""  # how the batch was pinned, decided at the first backward
         self.call_depth = 0  # nesting of module calls; 0 means outside any module
+        self.in_model = False  # inside a call of the top-level module
         self.quiet = False  # our own checks are running: instrumentation passes through
         self.in_backward = False
         self.stopping = False
@@ -198,6 +203,8 @@ class Session:
     def before_step(self, opt: torch.optim.Optimizer) -> None:
         if not (self.quiet or self.in_backward):
             self._in_step = opt
+            # Model calls inside step() are an LBFGS closure re-evaluating, not a rollout.
+            self._calls_before_step = self.modules.take_calls()
 
     def after_step(self, opt: torch.optim.Optimizer) -> None:
         if self.quiet or self.in_backward:
@@ -238,7 +245,6 @@ class Session:
         discriminator), not part of the next step of ours."""
         self._pending_loss = None
         self._step_backwards = 0
-        self.targets.new_step()
         held = [self._held(o) for o in (r() for r in self._optimizers) if o is not None and id(o) in self._stepped]
         self.fit.disjoint = len(held) >= 2 and not set.intersection(*held)
         self._judge_fit()
@@ -250,8 +256,8 @@ class Session:
         self.step += 1
         self._pending_loss = None
         self._step_backwards = 0
-        self.targets.new_step()
-        self.fit.step_done(self.modules.take_calls())
+        in_step = self.modules.take_calls()
+        self.fit.step_done(self._calls_before_step if opt is not None else in_step)
         if self.ctx is not None:
             self.ctx.step = self.step
             if opt is not None:  # hand-written updates happen at no call we can see
