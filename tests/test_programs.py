@@ -121,6 +121,15 @@ def test_not_applicable_programs(harness: Harness, name: str, why: str) -> None:
     assert_not_applicable(code, result, why)
 
 
+def test_not_applicable_exits_4_through_the_cli_with_every_report(gate_cli, tmp_path: Path) -> None:
+    code, result, output = gate_cli("run", "--device", "cpu", "--", "python", program("gan.py"), timeout=300)
+    assert code == 4, output
+    assert result is not None and result["verdict"] == "not_applicable"
+    assert "NOT APPLICABLE" in output
+    report = tmp_path / "report"
+    assert {"loss.png", "junit.xml", "report.md", "result.json"} <= {p.name for p in report.iterdir()}
+
+
 def test_reinforce_is_not_applicable_not_a_sign_error(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", program("reinforce.py"), device="cpu")
     assert_not_applicable(code, result, "")
