@@ -7,7 +7,9 @@ Seen from the instrumentation, without knowing the program:
   stepping on a loss of its own (a GAN's generator and discriminator); the losses play
   against each other and never go to zero;
 - a rollout: the top-level module is called a different number of times at every step,
-  with no DataLoader (a policy acting in an environment, one call per action);
+  with no DataLoader, and its outputs parameterise a ``torch.distributions`` distribution
+  (a policy sampling actions in an environment, one call per action; a seq2seq loop that
+  calls its decoder per token is supervised, and builds no distribution);
 - local losses: optimizers step on losses while no module is ever called as a whole
   (forward-forward: each layer trains on its own objective).
 
@@ -28,6 +30,7 @@ class Applicability:
     own_steps: dict[int, int] = field(default_factory=dict)
     disjoint: bool = False  # the optimizers that step hold disjoint parameter sets
     calls_per_step: list[int] = field(default_factory=list)  # training calls of the top module per step
+    policy: bool = False  # a torch.distributions distribution was built on a tensor that requires grad
     _steps: int = 0
 
     def stepped(self, opt_id: int, had_own_backward: bool) -> None:
@@ -51,12 +54,13 @@ class Applicability:
 
     def rollout(self, loaders_used: bool) -> str | None:
         calls = self.calls_per_step
-        if loaders_used or len(calls) < ROUNDS or min(calls) < 1:
+        if loaders_used or not self.policy or len(calls) < ROUNDS or min(calls) < 1:
             return None
         if max(calls) > 1 and len(set(calls)) > 1:
             return (
-                f"the model is called a varying number of times per step ({min(calls)} to {max(calls)}), on inputs "
-                "no DataLoader gives (a rollout: reinforcement learning); there is no fixed batch to overfit"
+                f"the model is called a varying number of times per step ({min(calls)} to {max(calls)}) and its "
+                "outputs parameterise the distribution actions are sampled from (a rollout: reinforcement "
+                "learning); there is no fixed batch to overfit"
             )
         return None
 

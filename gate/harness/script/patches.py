@@ -68,6 +68,7 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     pre = register_optimizer_step_pre_hook(lambda opt, args, kwargs: session.before_step(opt))
     patcher.on_undo(pre.remove)
     _install_targets(session, patcher)
+    _install_policy_watch(session, patcher)
     workers.install(session.workers, patcher, launched=bool(session.launch))
 
     orig_call = torch.nn.Module.__call__
@@ -136,3 +137,18 @@ def _install_targets(session: Session, patcher: Patcher) -> None:
             return _fn(input, target, *args, **kwargs)
 
         patcher.replace(functional, name, functools.wraps(original)(wrapped))
+
+
+def _install_policy_watch(session: Session, patcher: Patcher) -> None:
+    """A distribution built on a tensor that requires grad: the model's output is a policy
+    (or a VAE's posterior; only a rollout's varying call count makes it reinforcement learning)."""
+    base = torch.distributions.Distribution
+    original = base.__init__
+
+    @functools.wraps(original)
+    def dist_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if not session.fit.policy and not session.quiet:
+            session.fit.policy = any(isinstance(v, torch.Tensor) and v.requires_grad for v in vars(self).values())
+
+    patcher.replace(base, "__init__", dist_init)
