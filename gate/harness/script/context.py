@@ -91,11 +91,12 @@ def pinning_sentence(session: Session) -> str:
 
 def _targets(session: Session) -> str:
     used, mismatches = session.targets.used, session.modules.mismatches
-    said = (
-        f"; the targets given to {', '.join(f'F.{n}' for n in used)} were pinned with them"
-        if used
-        else "; targets the script computes outside that call and outside torch's loss functions were not pinned"
-    )
+    if used:
+        said = f"; the targets given to {', '.join(f'F.{n}' for n in used)} were pinned with them"
+    elif session.modules.returns_loss:
+        said = "; the model computes its loss itself, from these inputs"
+    else:
+        said = "; targets the script computes outside that call and outside torch's loss functions were not pinned"
     if mismatches:
         said += f"; {mismatches} training calls with other input shapes (a short last batch) kept their own data"
     return said
