@@ -260,8 +260,8 @@ class Session:
         self.fit.step_done(self._calls_before_step if opt is not None else in_step)
         if self.ctx is not None:
             self.ctx.step = self.step
-            if opt is not None:  # hand-written updates happen at no call we can see
-                for c in self._script:
+            for c in self._script:
+                if opt is not None or not c.needs_real_step:  # hand-written updates: no step call
                     self._call(c, "after_step", self.ctx, self.step)
         self._judge_fit()
         if due and self.sync():
