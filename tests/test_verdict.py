@@ -167,3 +167,13 @@ def test_flat_loss_stalls_early() -> None:
 def test_slow_steady_progress_is_not_a_stall() -> None:
     d = feed_all(Monitor(steps=2000, patience=50), decaying(2000, rate=0.997))
     assert d.verdict == "pass"
+
+
+def test_a_program_that_ends_at_the_target_passes_and_one_that_only_touched_it_does_not() -> None:
+    m = Monitor(steps=500, confirm_steps=20)
+    m.feed([*decaying(50)])  # at the target (0.02) from step 44: 6 steps, then the script returned
+    assert m.ended_at_target() is not None and m.finish().verdict == "pass"
+    assert "until the script ended on its own" in m.finish().reason
+    m = Monitor(steps=500, confirm_steps=20)
+    m.feed([*decaying(46)])  # only 2 steps at the target
+    assert m.ended_at_target() is None and m.finish().verdict == "fail"

@@ -15,6 +15,7 @@ WINDOW = 9  # steps in the running median: ignores up to 4 outliers in a row
 DIVERGE_PERSIST = 5  # consecutive steps beyond the divergence bound before it counts
 SIGN_WINDOW = 16  # early steps watched for a loss that changes sign (no floor at all)
 SIGN_CHANGES = 2  # + - + : more than one crossing of the floor before any trend
+EARLY_CONFIRM = 5  # steps at the target that confirm it when the program itself ends first
 TAIL = 0.25  # the share of the run the end-of-budget trend is measured over
 MIN_DROP = 0.05  # the log-gap must fall by this much over the tail to call it "improving"
 

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from gate.harness.not_applicable import sentence
-from gate.harness.smoothing import DIVERGE_PERSIST, SIGN_CHANGES, SIGN_WINDOW, Smoother
+from gate.harness.smoothing import DIVERGE_PERSIST, EARLY_CONFIRM, SIGN_CHANGES, SIGN_WINDOW, Smoother
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,21 @@ class Monitor:
         if raise_to is None:
             return "it is stuck: no clear progress over the last quarter of the budget"
         return f"it is still improving: raise `steps` (to about {raise_to})"
+
+    def ended_at_target(self) -> Decision | None:
+        """The program ended on its own (its epochs or its stop criterion) while the loss sat at
+        the target: a pass when it stayed there for the last EARLY_CONFIRM steps at least
+        (the confirmation window could not run to its end)."""
+        needed = min(self.confirm, EARLY_CONFIRM)
+        if self.decision is None and self._held is None and self.run_len >= needed:
+            self.decision = Decision(
+                "pass",
+                f"the loss reached the target {fmt(self.target)} at step {self.target_step} and stayed there for "
+                f"its last {self.run_len} steps, until the script ended on its own",
+                self.seen - 1,
+                "confirmed",
+            )
+        return self.decision
 
     def finish(self) -> Decision:
         """The decision once the loop has stopped (by itself or because we said so)."""

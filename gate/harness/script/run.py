@@ -166,6 +166,8 @@ def _result(
     if not session.stopping:
         session.sync()  # the losses still on the device
     decided = session.monitor.decision is not None
+    if not session.stopping and not decided:
+        session.monitor.ended_at_target()  # a script that stops itself once its loss is small
     outcome = LoopOutcome(
         session.monitor.finish(), session.step, session.losses, time.perf_counter() - session.t0, session.stopped_by
     )
