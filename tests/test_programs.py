@@ -78,6 +78,19 @@ def test_torchrun_worker_written_for_gpus_passes(harness: Harness) -> None:  # n
     assert statuses["batch_independence"] == "pass" and statuses["gradient_flow"] == "pass"
 
 
+def test_accelerate_launch_runs_one_worker(harness: Harness) -> None:  # noqa: F811
+    pytest.importorskip("accelerate")  # the `integrations` extra
+    code, result = harness(
+        "accelerate", "launch", "--num_processes", "2", program("accelerate_train.py"),
+        device="cpu", skip_checks=["input_dependence"],
+    )  # fmt: skip
+    assert code == 0, result["reason"]
+    assert (
+        "accelerate launch: one worker run in-process, world size 1, rank 0 (the command asked for 2 workers)"
+        in (result["pinning"])
+    )
+
+
 def test_mp_spawn_runs_its_first_worker_in_process(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", program("spawn_workers.py"), device="cpu", skip_checks=["input_dependence"])
     assert code == 0, result["reason"]
