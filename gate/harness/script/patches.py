@@ -16,8 +16,9 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 from torch.utils.data import DataLoader
 
 from gate.harness.script import workers
-from gate.harness.script.pinning import TARGET_LOSSES, PinnedIterator, unwrap
+from gate.harness.script.pinning import PinnedIterator, unwrap
 from gate.harness.script.session import Session
+from gate.harness.script.targets import TARGET_LOSSES
 
 
 class Patcher:

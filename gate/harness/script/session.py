@@ -17,7 +17,8 @@ from gate.harness.loop import LossStream, overrides
 from gate.harness.script.applicability import Applicability
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
-from gate.harness.script.pinning import LoaderPins, ModuleTracker, TargetPins
+from gate.harness.script.pinning import LoaderPins, ModuleTracker
+from gate.harness.script.targets import TargetPins
 from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
