@@ -146,7 +146,7 @@ def _norm(key: str) -> str:
     return key.strip().lower().replace("-", "_")
 
 
-def _unknown(key: str, source: str) -> ConfigError:
+def unknown_key(key: str, source: str) -> ConfigError:
     close = difflib.get_close_matches(_norm(key), KEYS, n=1, cutoff=0.6)
     did_you_mean = f"did you mean `{close[0].replace('_', '-')}`?" if close else ""
     return ConfigError(
@@ -160,7 +160,7 @@ def _layer(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, value in raw.items():
         k = _norm(key)
         if k not in KEYS:
-            raise _unknown(key, source)
+            raise unknown_key(key, source)
         out[k] = value
     return out
 
