@@ -19,8 +19,8 @@ from typing import Literal
 
 import requests
 
-from gate.github import checks, comments, statuses
-from gate.github.checks import CheckRun
+from gate.github import check_runs, comments, statuses
+from gate.github.check_runs import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
 from gate.github.env import GitHubEnv, from_environ
 from gate.result import Result
@@ -106,7 +106,7 @@ class Publisher:
         """Mark the commit as being checked (in_progress check run, or pending status)."""
         if self.mode == "checks":
             try:
-                self.check_run = checks.create(
+                self.check_run = check_runs.create(
                     self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
                 )
             except GitHubAPIError as exc:
@@ -119,10 +119,10 @@ class Publisher:
         if self.mode == "checks":
             try:
                 if self.check_run is None:
-                    self.check_run = checks.create(
+                    self.check_run = check_runs.create(
                         self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
                     )
-                checks.complete(
+                check_runs.complete(
                     self.client, self.target.repo, self.check_run.id, result, summary, self.target.details_url
                 )
             except GitHubAPIError as exc:
@@ -170,7 +170,7 @@ def render_summary(result: Result, out_dir: Path | None, max_chars: int = SUMMAR
     except ImportError:
         report = out_dir / "report.md" if out_dir else None
         if report is not None and report.is_file():
-            return checks.truncate(report.read_text(encoding="utf-8"), max_chars)
+            return check_runs.truncate(report.read_text(encoding="utf-8"), max_chars)
         lines = [f"**overfit-gate: {result.verdict}** — {result.reason}", ""]
         lines += [f"- `{c.name}`: {c.status} — {c.message}" for c in result.checks if c.status != "pass"]
         return "\n".join(lines)
