@@ -1,5 +1,5 @@
 """Batch helpers shared by the loop and the checks: device moves, input selection, the
-default forward (DESIGN.md task contract)."""
+default forward (docs/task-mode.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The verdict as DESIGN.md states it, fed host floats in chunks. Pure Python, no torch:
+"""The verdict as docs/task-mode.md states it, fed host floats in chunks. Pure Python, no torch:
 the controller's unit tests and the harness share it.
 
 pass: ``loss - floor <= ratio * (first - floor)`` (or ``loss <= target_loss``) held for

@@ -16,7 +16,7 @@ from gate.errors import ConfigError, RunnerError
 from gate.runners.base import LogSink
 
 # The folder holding the `gate` package; only gate/__init__.py and gate/harness/ are copied in
-# (torch + stdlib only, see DESIGN.md), so the container never sees the controller or its deps.
+# (torch + stdlib only, see ARCHITECTURE.md), so the container never sees the controller or its deps.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 NO_GPU_HINT = (
     "set `gpus: 0` to run on the CPU, or run on a machine with an NVIDIA GPU and the NVIDIA Container "
