@@ -8,7 +8,7 @@ VENV="$(bash "$ROOT/scripts/setup-env.sh" dev,integrations,docs | tail -n 1)"
 cd "$ROOT"
 echo "== ruff"; "$VENV/bin/ruff" check gate tests benchmarks examples scripts
 "$VENV/bin/ruff" format --check gate tests benchmarks examples scripts
-echo "== mypy"; "$VENV/bin/mypy" gate
+echo "== mypy"; "$VENV/bin/mypy"   # gate and tests (pyproject: [tool.mypy] files)
 # The docs site: --strict turns a broken link or a missing page into a failure (about 2 s).
 echo "== docs"; NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet
 if [ "${GATE_TEST_SKIP_DOCKER:-0}" != "1" ]; then

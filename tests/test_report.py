@@ -28,7 +28,7 @@ def curve(n: int, first: float = 2.3, rate: float = 0.05) -> list[float | None]:
 
 def passing(n: int = 120, **kw: Any) -> Result:
     losses = curve(n)
-    target = losses[0] * 0.01
+    target = 0.01 * (losses[0] or 0.0)
     hit = next((i for i, v in enumerate(losses) if v is not None and v <= target), None)
     fields: dict[str, Any] = dict(
         verdict="pass",
