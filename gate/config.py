@@ -8,7 +8,6 @@ Keys are snake_case here; kebab-case is accepted everywhere (``target-ratio``).
 from __future__ import annotations
 
 import difflib
-import os
 import shlex
 import sys
 from collections.abc import Mapping
@@ -232,11 +231,6 @@ def report_folder(cli_out: str | None, env: Mapping[str, str]) -> Path:
     the default — the layers' order (the pyproject table is ``run``'s alone)."""
     out = cli_out or env.get("INPUT_OUT") or env.get(f"{ENV_PREFIX}OUT") or Config.model_fields["out"].default
     return (Path.cwd() / out).resolve()
-
-
-def environment() -> dict[str, str]:
-    """The process environment, read once at the edge and passed inward."""
-    return dict(os.environ)
 
 
 def keys_table() -> str:

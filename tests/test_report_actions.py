@@ -44,7 +44,7 @@ def actions_env(tmp_path: Path) -> dict[str, str]:
 def test_emit_in_actions_writes_summary_outputs_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = nan_fail()
     out_dir = tmp_path / "report"
-    write_reports(r, out_dir, {})
+    write_reports(r, out_dir)
     env = actions_env(tmp_path)
     emit(r, out_dir, env)
 

@@ -123,7 +123,7 @@ def _record_usage_error(exc: UsageError, out_dir: Path, env: Mapping[str, str], 
     from gate.report import write_reports
 
     result.write(out_dir)
-    write_reports(result, out_dir, env)
+    write_reports(result, out_dir)
 
 
 def _prewarm_reports() -> None:
@@ -207,7 +207,7 @@ def finish(result: Result, out_dir: Path, env: Mapping[str, str], publisher: Pub
     from gate.report.terminal import summary
 
     result.write(out_dir)
-    write_reports(result, out_dir, env)
+    write_reports(result, out_dir)
     print(summary(result, out_dir), flush=True)
     emit(result, out_dir, env)  # Actions job summary, outputs, annotations (no-op elsewhere)
     if publisher is not None:  # check run + PR comment; never changes the exit code
