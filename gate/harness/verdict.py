@@ -1,4 +1,4 @@
-"""The verdict as DESIGN.md states it, fed host floats in chunks. Pure Python, no torch:
+"""The verdict as docs/task-mode.md states it, fed host floats in chunks. Pure Python, no torch:
 the controller's unit tests and the harness share it.
 
 pass: ``loss - floor <= ratio * (first - floor)`` (or ``loss <= target_loss``) held for
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from gate.harness.not_applicable import sentence
 from gate.harness.smoothing import DIVERGE_PERSIST, EARLY_CONFIRM, SIGN_CHANGES, SIGN_WINDOW, Smoother
+from gate.harness.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,12 @@ class Monitor:
     def __init__(
         self,
         steps: int,
-        target_ratio: float = 0.01,
+        target_ratio: float = Spec.target_ratio,
         target_loss: float | None = None,
         floor: float = 0.0,
-        confirm_steps: int = 20,
-        divergence_factor: float = 10.0,
-        patience: int = 200,
+        confirm_steps: int = Spec.confirm_steps,
+        divergence_factor: float = Spec.divergence_factor,
+        patience: int = Spec.patience,
     ) -> None:
         self.budget = steps
         self.ratio = target_ratio

@@ -23,7 +23,7 @@ for batch_idx in count(1):  # noqa: B007  (printed after the loop, as in the exa
     loss = output.item()
     output.backward()
     for param in fc.parameters():
-        param.data.add_(-0.1 * param.grad)
+        param.data.add_(-0.1 * param.grad)  # type: ignore[operator]  # as the example writes it
     if loss < 1e-6:
         break
 print(f"Loss: {loss:.6f} after {batch_idx} batches")

@@ -32,11 +32,11 @@ for _episode in range(300):
         policy.saved_log_probs.append(m.log_prob(action))
         state = rng.normal(size=4).astype(np.float32)
         policy.rewards.append(float(action.item() == (state[0] > 0)))
-    R, returns = 0.0, []
+    R, rewards_to_go = 0.0, list[float]()
     for r in policy.rewards[::-1]:
         R = r + 0.99 * R
-        returns.insert(0, R)
-    returns = torch.tensor(returns)
+        rewards_to_go.insert(0, R)
+    returns = torch.tensor(rewards_to_go)
     returns = (returns - returns.mean()) / (returns.std() + eps)
     loss = torch.cat([-lp * R for lp, R in zip(policy.saved_log_probs, returns, strict=False)]).sum()
     optimizer.zero_grad()

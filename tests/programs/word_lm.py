@@ -32,7 +32,7 @@ for _epoch in range(100):
     hidden = (torch.zeros(1, bsz, 32), torch.zeros(1, bsz, 32))
     for i in range(0, data.size(0) - 1, bptt):
         x, targets = get_batch(data, i)
-        hidden = tuple(h.detach() for h in hidden)
+        hidden = (hidden[0].detach(), hidden[1].detach())
         opt.zero_grad()
         output, hidden = model(x, hidden)
         loss = criterion(output, targets)

@@ -21,22 +21,12 @@ from typing import Any
 
 import torch
 
+from gate.harness.batch import map_tensors, tensors
+
 
 def clone(obj: Any) -> Any:
     """A detached deep copy of the tensors in a batch, so the script cannot mutate the pin."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, Mapping):
-        items = {k: clone(v) for k, v in obj.items()}
-        try:
-            return type(obj)(items)  # type: ignore[call-arg]  # dict, OrderedDict, HF BatchEncoding
-        except Exception:  # a mapping type we cannot rebuild
-            return items
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(clone(v) for v in obj))
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(clone(v) for v in obj)
-    return obj
+    return map_tensors(obj, lambda t: t.detach().clone())
 
 
 def describe(obj: Any) -> str:
@@ -66,13 +56,7 @@ def find_loss(out: Any) -> torch.Tensor | None:
 
 
 def requires_grad(obj: Any) -> bool:
-    if isinstance(obj, torch.Tensor):
-        return obj.requires_grad
-    if isinstance(obj, Mapping):
-        return any(requires_grad(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return any(requires_grad(v) for v in obj)
-    return False
+    return any(t.requires_grad for t in tensors(obj))
 
 
 def qualname(module: torch.nn.Module) -> str:
@@ -169,7 +153,6 @@ class ModuleTracker:
         self.top: torch.nn.Module | None = None
         self.call: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # its first inputs (cloned)
         self.replay = False
-        self.replays = 0
         self.mismatches = 0  # training calls not replayed: their inputs had other shapes
         self.top_calls = 0  # training calls of the top module since the last step
         self.frozen_optimizer = False  # the optimizers hold none of the trainable parameters
@@ -192,7 +175,6 @@ class ModuleTracker:
         if self.replay and module is self.top and self.call is not None:
             self.replayed_now = shapes((args, kwargs)) == shapes(self.call)
             if self.replayed_now:
-                self.replays += 1
                 return clone(self.call[0]), clone(self.call[1])
             self.mismatches += 1
             return args, kwargs
