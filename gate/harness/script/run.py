@@ -183,6 +183,8 @@ def _result(
             if exit_code is not None
             else "called sys.exit()"
         )
+        # The script's own length was the limit, not the gate's budget: more epochs, not more `steps`.
+        reason = reason.replace("raise `steps` (to about", "let the script train for more epochs (about")
         reason = (
             f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
             "(let it run for more epochs or steps, or lower --steps)"
