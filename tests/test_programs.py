@@ -181,3 +181,10 @@ def test_optimizer_holding_only_frozen_parameters_fails_with_that_reason(harness
     assert (code, result["verdict"]) == (1, "fail")
     assert result["reason"].startswith("the optimizer holds only frozen parameters")
     assert "Sequential" in result["reason"]
+
+
+def test_model_not_found_is_an_error_not_a_loss_verdict(harness: Harness) -> None:  # noqa: F811
+    code, result = harness("python", program("direct_forward.py"), device="cpu")
+    assert (code, result["verdict"], result["error"]["type"]) == (3, "error", "ModelNotFound")
+    assert "called as model(x)" in result["reason"]
+    assert result["steps"] == 0  # stopped at once, not after a run with every check skipped
