@@ -119,7 +119,7 @@ class Monitor:
                 break
             if self._held is not None:
                 self._held.append(v)
-                if len(self._held) < SIGN_WINDOW and math.isfinite(v):
+                if self.seen + len(self._held) < SIGN_WINDOW and math.isfinite(v):  # the first 16 steps
                     continue
                 self._release()
             elif self.seen < SIGN_WINDOW and math.isfinite(v) and v <= self.floor and self.target_loss is None:
