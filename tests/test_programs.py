@@ -68,6 +68,7 @@ def test_worker_env_is_what_torchrun_gives_its_only_worker() -> None:
 # ---- launchers end to end
 
 
+@pytest.mark.slow
 def test_torchrun_worker_written_for_gpus_passes(harness: Harness) -> None:  # noqa: F811
     code, result = harness("torchrun", "--nproc_per_node=1", program("ddp_worker.py"), device="cpu")
     assert code == 0, result["reason"]
@@ -78,6 +79,7 @@ def test_torchrun_worker_written_for_gpus_passes(harness: Harness) -> None:  # n
     assert statuses["batch_independence"] == "pass" and statuses["gradient_flow"] == "pass"
 
 
+@pytest.mark.slow
 def test_accelerate_launch_runs_one_worker(harness: Harness) -> None:  # noqa: F811
     pytest.importorskip("accelerate")  # the `integrations` extra
     code, result = harness(
@@ -91,6 +93,7 @@ def test_accelerate_launch_runs_one_worker(harness: Harness) -> None:  # noqa: F
     )
 
 
+@pytest.mark.slow
 def test_mp_spawn_runs_its_first_worker_in_process(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", program("spawn_workers.py"), device="cpu", skip_checks=["input_dependence"])
     assert code == 0, result["reason"]
@@ -134,6 +137,7 @@ def test_not_applicable_programs(harness: Harness, name: str, why: str) -> None:
     assert_not_applicable(code, result, why)
 
 
+@pytest.mark.slow
 def test_not_applicable_exits_4_through_the_cli_with_every_report(gate_cli, tmp_path: Path) -> None:
     code, result, output = gate_cli("run", "--device", "cpu", "--", "python", program("gan.py"), timeout=300)
     assert code == 4, output
@@ -153,6 +157,7 @@ def test_reinforce_is_not_applicable_not_a_sign_error(harness: Harness) -> None:
 # ---- structure: graphs, sequence-first batches, model discovery
 
 
+@pytest.mark.slow
 def test_gcn_full_graph_is_not_a_samples_mix(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", program("gcn.py"), device="cpu", skip_checks=["input_dependence"])
     bi = check(result, "batch_independence")
@@ -167,6 +172,7 @@ def test_samples_dependent_key_skips_batch_independence(harness: Harness) -> Non
     assert "samples-dependent = true" in check(result, "batch_independence")["message"]
 
 
+@pytest.mark.slow
 def test_word_lm_short_last_batch_is_not_replayed(harness: Harness) -> None:  # noqa: F811
     _code, result = harness("python", program("word_lm.py"), device="cpu", skip_checks=["input_dependence"])
     assert result["verdict"] != "error", result.get("error")
