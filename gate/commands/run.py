@@ -18,6 +18,7 @@ from gate.collect import collect
 from gate.commands.flags import add_config_flags, config_overrides
 from gate.config import Config, report_folder, resolve
 from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, RunnerError, UsageError
+from gate.harness.contract import USAGE_ERRORS
 from gate.harness.spec import Spec
 from gate.result import ErrorInfo, Result
 from gate.runners import Job, Outcome, get_runner
@@ -25,8 +26,6 @@ from gate.runners import Job, Outcome, get_runner
 if TYPE_CHECKING:
     from gate.github.publish import Publisher
 
-# error.type values that mean "the user's input was wrong" (exit 2), not "the pipeline broke".
-USAGE_ERRORS = ("EntrypointError", "ConfigError", "UsageError")
 
 # Files a previous run may have left in --out; removed first so a stale verdict is never read.
 STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.json")

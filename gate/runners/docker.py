@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from gate.errors import RunnerError
+from gate.harness.contract import ErrorKind
 from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
 from gate.runners.docker_paths import PathMap
 from gate.runners.docker_setup import connect, device_requests, ensure_image, gpu_error, harness_archive, is_gpu_error
@@ -157,7 +158,7 @@ class DockerRunner:
                 log_tail=tail.text(),
                 error="the training container was killed for running out of memory (OOMKilled); "
                 "use a smaller batch or model for the gate, or give the container more memory",
-                error_type="OutOfMemory",
+                error_type=ErrorKind.OUT_OF_MEMORY,
             )
         return Outcome(exit_code=code, timed_out=timed_out, log_tail=tail.text())
 

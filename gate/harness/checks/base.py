@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from gate.harness.contract import CheckRecord, CheckStatus
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
@@ -40,7 +41,7 @@ class Context:
     shared: dict[str, Any] = field(default_factory=dict)  # scratch space between checks
 
 
-def result(name: str, status: str, message: str, hint: str = "", **data: Any) -> dict[str, Any]:
+def result(name: str, status: CheckStatus, message: str, hint: str = "", **data: Any) -> CheckRecord:
     return {"name": name, "status": status, "message": message, "hint": hint, "data": data}
 
 
@@ -60,7 +61,7 @@ class Check:
         outcome is already certain (the check will report fail)."""
         return False
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         """After the loop; returns the check's results (usually one)."""
         return []
 
@@ -92,7 +93,7 @@ class Guarded(Check):
     def on_sync(self, ctx: Context, step: int) -> bool:
         return bool(self._call("on_sync", ctx, step, default=False))
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         out = self._call("finish", ctx, default=[])
         if self.error is not None:
             return [
