@@ -152,7 +152,7 @@ class Config(BaseModel):
 KEYS = tuple(Config.model_fields)
 
 
-def _unknown(key: str, source: str) -> ConfigError:
+def unknown_key(key: str, source: str) -> ConfigError:
     close = difflib.get_close_matches(norm(key), KEYS, n=1, cutoff=0.6)
     did_you_mean = f"did you mean `{close[0].replace('_', '-')}`?" if close else ""
     return ConfigError(
@@ -166,7 +166,7 @@ def _layer(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, value in raw.items():
         k = norm(key)
         if k not in KEYS:
-            raise _unknown(key, source)
+            raise unknown_key(key, source)
         out[k] = value
     return out
 
