@@ -14,7 +14,7 @@ from gate.harness.checks import ALL_CHECKS
 from gate.harness.checks.base import Check, Context, guard
 from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.loop import LoopOutcome, build_optimizer, train
-from gate.harness.spec import Spec
+from gate.harness.spec import Mode, Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 from gate.harness.verdict import Monitor
 
@@ -55,7 +55,7 @@ def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
     )
 
 
-def active_checks(spec: Spec, mode: str) -> list[Check]:
+def active_checks(spec: Spec, mode: Mode) -> list[Check]:
     # guard(): a check that crashes on an odd model reports a warning, never crashes the gate
     return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 

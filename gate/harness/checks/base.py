@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from gate.harness.contract import CheckRecord, CheckStatus
-from gate.harness.spec import Spec
+from gate.harness.spec import Mode, Spec
 from gate.harness.verdict import Monitor
 
 
@@ -29,7 +29,7 @@ class Context:
     input_keys: list[Any]
     device: torch.device
     monitor: Monitor
-    mode: str = "task"  # "task" | "script"
+    mode: Mode = "task"
     causal_dim: int | None = None
     # Re-runs (input dependence) need a fresh model/optimizer with the same seed; None in
     # script mode where the script builds them itself.
@@ -48,7 +48,7 @@ def result(name: str, status: CheckStatus, message: str, hint: str = "", **data:
 class Check:
     name = "check"
     #: checks that only apply in one mode say so
-    modes: tuple[str, ...] = ("task", "script")
+    modes: tuple[Mode, ...] = ("task", "script")
 
     def before(self, ctx: Context) -> None:
         """Before the first step, model at initialisation."""
