@@ -355,6 +355,7 @@ class FakeGitHub:
             raise Reject(422, f"No commit found for SHA: {ref}")
         commit = op.example(200)
         commit.update(sha=sha, url=f"https://api.github.com/repos/{repo}/commits/{sha}")
+        commit["files"] = []  # GitHub's own example lacks the schema's required `sha` and `contents_url` here
         return commit
 
     def _content(self, op: Operation, repo: str, path: str, ref: str) -> dict[str, Any]:
