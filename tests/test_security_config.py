@@ -41,6 +41,15 @@ def test_the_registry_declares_the_workflow_only_keys() -> None:
     assert {k for k in KEYS if trust(k) == "code"} == {"entrypoint", "command"}
 
 
+def test_security_doc_lists_exactly_the_workflow_only_keys() -> None:
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "security.md").read_text()
+    section = text.split("### Keys that only the workflow may set", 1)[1].split("If one of them", 1)[0]
+    listed = {k.strip("`,. \n") for k in section.split("only:", 1)[1].split()}
+    assert listed == {k.replace("_", "-") for k in KEYS if trust(k) == "workflow"}
+
+
 @pytest.mark.parametrize("key", sorted(HOSTILE))
 def test_a_workflow_key_in_the_checked_out_file_is_exit_2_naming_it(tmp_path: Path, key: str) -> None:
     pyproject(tmp_path, f"{key.replace('_', '-')} = {HOSTILE[key]}")
