@@ -222,13 +222,17 @@ def trust(key: str) -> str:
     return str(extra.get("trust", "verdict")) if isinstance(extra, dict) else "verdict"
 
 
+def _table(data: dict[str, Any], path: Path) -> Any:
+    return data.get("tool", {}).get("overfit-gate", {}) if path.name == "pyproject.toml" else data
+
+
 def parse_table(text: str, path: Path) -> dict[str, Any]:
     """``[tool.overfit-gate]`` of a pyproject.toml's text, or the top level of any other TOML file."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("overfit-gate", {}) if path.name == "pyproject.toml" else data
+    table = _table(data, path)
     if not isinstance(table, dict):
         raise ConfigError(f"[tool.overfit-gate] in {path} must be a table")
     return _layer(table, f"{path} [tool.overfit-gate]" if path.name == "pyproject.toml" else str(path))
@@ -332,8 +336,7 @@ def _with_base(head: dict[str, Any], base_text: str | None, path: Path) -> tuple
     base: dict[str, Any] = {}
     if base_text is not None:
         try:
-            raw = tomllib.loads(base_text)
-            table = raw.get("tool", {}).get("overfit-gate", {}) if path.name == "pyproject.toml" else raw
+            table = _table(tomllib.loads(base_text), path)
             base = {_norm(k): v for k, v in table.items()} if isinstance(table, dict) else {}
         except tomllib.TOMLDecodeError:
             notes.append("the base commit's config file is not valid TOML: the defaults apply to this run")

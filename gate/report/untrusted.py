@@ -19,7 +19,7 @@ ZWSP = "\u200b"  # our own, inserted after the character that would start a ment
 _KEEP = {"\t", "\n"}
 _SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _ESCAPE = re.compile(r"[\\`\[\]!~]")  # emphasis (* _) is harmless and common in names
-_LEADING = re.compile(r"^(?:[#+=-]|\d+(?=[.)]))")
+_LEADING = re.compile(r"^(?:[#+=*_-]|\d+(?=[.)]))")
 _LIVE = (
     (re.compile(r"@(?=[A-Za-z0-9])"), "@" + ZWSP),  # @user, @org/team, user@example.com
     (re.compile(r"#(?=\d)"), "#" + ZWSP),  # #12, owner/repo#12: cross-references
