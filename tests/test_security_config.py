@@ -38,7 +38,7 @@ def pyproject(folder: Path, body: str) -> None:
 def test_the_registry_declares_the_workflow_only_keys() -> None:
     workflow = {k for k in KEYS if trust(k) == "workflow"}
     assert workflow == set(HOSTILE)  # a new sandbox key must be declared here and in the registry
-    assert {k for k in KEYS if trust(k) == "code"} == {"entrypoint", "command"}
+    assert {k for k in KEYS if trust(k) == "code"} == {"entrypoint", "command", "working_directory"}
 
 
 def test_security_doc_lists_exactly_the_workflow_only_keys() -> None:

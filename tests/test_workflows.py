@@ -157,7 +157,8 @@ def test_reusable_workflow_and_release() -> None:
     # The digest the push step answered is what action.yml gets, then the tags move to it.
     assert pin_step["env"]["DIGEST"] == "${{ steps.push.outputs.digest }}"
     assert 'git push origin "refs/tags/$VERSION"' in pin_step["run"]
-    assert release["permissions"] == {"contents": "write", "packages": "write"}
+    assert release["permissions"] == {"contents": "read"}  # write only where the release job needs it
+    assert release["jobs"]["release"]["permissions"] == {"contents": "write", "packages": "write"}
 
 
 def _pin_script() -> Any:

@@ -45,16 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser)
 
 
-def _workdir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    wd = (
-        getattr(args, "working_directory", None)
-        or env.get("INPUT_WORKING-DIRECTORY")
-        or env.get("OVERFIT_GATE_WORKING_DIRECTORY")
-        or "."
-    )
-    return (Path.cwd() / wd).resolve()
-
-
 def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path, list[str]]:
     """The config, the working directory, and what a pull request changes in the gate's config
     (on pull requests the verdict keys come from the base commit: gate/baseconfig.py)."""
@@ -63,11 +53,11 @@ def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Confi
     cli = config_overrides(args)
     if getattr(args, "trailing", None):
         cli["command"] = args.trailing
-    workdir = _workdir(args, env)
+    base = reader(env, args.github_token)
+    cfg, changes = resolve_with_changes(cli, env, Path.cwd(), args.config_file, base)
+    workdir = cfg.workdir(Path.cwd())
     if not workdir.is_dir():
         raise UsageError(f"working directory {workdir} does not exist")
-    config_file = args.config_file or env.get("INPUT_CONFIG-FILE") or env.get("OVERFIT_GATE_CONFIG_FILE") or None
-    cfg, changes = resolve_with_changes(cli, env, workdir, config_file, reader(env, args.github_token))
     return cfg, workdir, changes
 
 
@@ -146,7 +136,7 @@ def _record_usage_error(
     from gate.report import write_reports
 
     result.write(out_dir)
-    write_reports(result, out_dir, env)
+    write_reports(result, out_dir)
 
 
 def _prewarm_reports() -> None:
@@ -231,7 +221,7 @@ def finish(result: Result, out_dir: Path, env: Mapping[str, str], publisher: Pub
     from gate.report.terminal import summary
 
     result.write(out_dir)
-    write_reports(result, out_dir, env)
+    write_reports(result, out_dir)
     print(summary(result, out_dir), flush=True)
     emit(result, out_dir, env)  # Actions job summary, outputs, annotations (no-op elsewhere)
     if publisher is not None:  # check run + PR comment; never changes the exit code

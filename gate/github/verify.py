@@ -24,7 +24,9 @@ _SHA = re.compile(r"[0-9a-fA-F]{40}")
 
 
 @dataclass(frozen=True)
-class Verdict:
+class VerifyResult:
+    """Whether a commit carries a passing gate (what `verify` found), not a run's verdict."""
+
     ok: bool
     state: str  # passed | missing | in_progress | failed
     reason: str
@@ -44,7 +46,7 @@ def resolve_sha(client: GitHubClient, repo: str, ref: str) -> str:
     return sha
 
 
-def _check_run(client: GitHubClient, repo: str, sha: str, name: str, app: str = ACTIONS_APP) -> Verdict | None:
+def _check_run(client: GitHubClient, repo: str, sha: str, name: str, app: str = ACTIONS_APP) -> VerifyResult | None:
     try:
         runs = list(
             client.paginate(
@@ -65,14 +67,16 @@ def _check_run(client: GitHubClient, repo: str, sha: str, name: str, app: str = 
     latest = max(runs, key=lambda r: int(r.get("id") or 0))
     url = latest.get("html_url")
     if latest.get("status") != "completed":
-        return Verdict(False, "in_progress", f"check run `{name}` on {sha[:12]} is still {latest.get('status')}", url)
+        return VerifyResult(
+            False, "in_progress", f"check run `{name}` on {sha[:12]} is still {latest.get('status')}", url
+        )
     conclusion = latest.get("conclusion")
     if conclusion == "success":
-        return Verdict(True, "passed", f"check run `{name}` on {sha[:12]} passed", url)
-    return Verdict(False, "failed", f"check run `{name}` on {sha[:12]} concluded `{conclusion}`", url)
+        return VerifyResult(True, "passed", f"check run `{name}` on {sha[:12]} passed", url)
+    return VerifyResult(False, "failed", f"check run `{name}` on {sha[:12]} concluded `{conclusion}`", url)
 
 
-def _status(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict | None:
+def _status(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResult | None:
     try:
         combined = client.get(f"/repos/{repo}/commits/{sha}/status", {"per_page": 100})
     except GitHubAPIError as exc:
@@ -86,19 +90,19 @@ def _status(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict | N
     latest = mine[0]
     state, url = latest.get("state"), latest.get("target_url")
     if state == "success":
-        return Verdict(True, "passed", f"commit status `{name}` on {sha[:12]} is success", url)
+        return VerifyResult(True, "passed", f"commit status `{name}` on {sha[:12]} is success", url)
     if state == "pending":
-        return Verdict(False, "in_progress", f"commit status `{name}` on {sha[:12]} is still pending", url)
-    return Verdict(False, "failed", f"commit status `{name}` on {sha[:12]} is {state}", url)
+        return VerifyResult(False, "in_progress", f"commit status `{name}` on {sha[:12]} is still pending", url)
+    return VerifyResult(False, "failed", f"commit status `{name}` on {sha[:12]} is {state}", url)
 
 
-def verify(client: GitHubClient, repo: str, ref: str, name: str, app: str = ACTIONS_APP) -> Verdict:
+def verify(client: GitHubClient, repo: str, ref: str, name: str, app: str = ACTIONS_APP) -> VerifyResult:
     sha = resolve_sha(client, repo, ref)
     found = _check_run(client, repo, sha, name, app) or _status(client, repo, sha, name)
     if found is not None:
-        return Verdict(found.ok, found.state, found.reason, found.url, sha)
+        return VerifyResult(found.ok, found.state, found.reason, found.url, sha)
     by = "" if app == ANY_APP else f" by the `{app}` app"
-    return Verdict(
+    return VerifyResult(
         False,
         "missing",
         f"no `{name}` check run{by} or commit status on {repo}@{sha[:12]}: "
