@@ -280,8 +280,8 @@ def test_not_applicable_publishes_action_required_exits_4_and_verify_refuses(
 # ---- verify ------------------------------------------------------------------------------
 
 
-def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = cli(["verify", "--sha", sha], env)
+def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    code = cli(["verify", "--sha", sha, *extra], env)
     captured = capsys.readouterr()
     assert TOKEN not in captured.out + captured.err
     return code, captured.out + captured.err

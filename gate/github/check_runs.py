@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.github.client import GitHubClient
+from gate.harness.contract import ErrorKind
 from gate.report.locate import check_location, source_file
 from gate.result import Result
 
@@ -40,7 +41,7 @@ def conclusion(result: Result, details_url: str | None = None) -> str:
     if result.verdict == "not_applicable":
         return "action_required" if details_url else "failure"
     if result.verdict == "error" and result.error is not None:
-        return {"Cancelled": "cancelled", "Timeout": "timed_out"}.get(result.error.type, "failure")
+        return {ErrorKind.CANCELLED: "cancelled", ErrorKind.TIMEOUT: "timed_out"}.get(result.error.type, "failure")
     return "failure"
 
 

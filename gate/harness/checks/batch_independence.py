@@ -9,14 +9,13 @@ recognised and skipped with that reason."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
-from gate.harness.batch import batch_size
+from gate.harness.batch import batch_size, tensors
 from gate.harness.checks import probe, seq_first
 from gate.harness.checks._util import listing, preserved
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 
 NAME = "batch_independence"
 HINT = (
@@ -45,20 +44,10 @@ def leaks(g: torch.Tensor | None, i: int) -> tuple[bool | None, float]:
     return ratio > probe.TOL, ratio
 
 
-def _tensors(obj: Any) -> list[torch.Tensor]:
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, dict):
-        return [t for v in obj.values() for t in _tensors(v)]
-    if isinstance(obj, (list, tuple)):
-        return [t for v in obj for t in _tensors(v)]
-    return []
-
-
-def graph_input(batch: Any, n: int) -> str | None:
+def graph_input(batch: object, n: int) -> str | None:
     """Why the samples on dim 0 are graph nodes that depend on each other by design
     (full-graph GCN/GAT training), or None."""
-    for t in _tensors(batch):
+    for t in tensors(batch):
         if t.layout != torch.strided:
             return f"a sparse {tuple(t.shape)} tensor (an adjacency or feature matrix)"
         if t.dim() == 2 and t.shape[0] == t.shape[1] == n and n > 1:
@@ -83,10 +72,10 @@ class BatchIndependence(Check):
     name = NAME
 
     def before(self, ctx: Context) -> None:
-        self.outcome: dict[str, Any] | None = None
+        self.outcome: CheckRecord | None = None
         self.outcome = self._probe(ctx, final=False)
 
-    def _probe(self, ctx: Context, final: bool) -> dict[str, Any] | None:
+    def _probe(self, ctx: Context, final: bool) -> CheckRecord | None:
         n = batch_size(ctx.batch)
         moved = seq_first.batch_first(ctx)
         if moved is not None:  # (seq, batch, ...): the samples are on dim 1
@@ -163,6 +152,6 @@ class BatchIndependence(Check):
         # batch): training on cannot change the verdict, so stop at the first sync.
         return self.outcome is not None and self.outcome["status"] == "fail"
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         outcome = self.outcome or self._probe(ctx, final=True)
         return [outcome] if outcome else []

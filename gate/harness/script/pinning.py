@@ -65,13 +65,7 @@ def qualname(module: torch.nn.Module) -> str:
 
 def shapes(obj: Any) -> list[tuple[Any, ...]]:
     """The (shape, dtype) of every tensor in ``obj``, in order: what must match to replay."""
-    if isinstance(obj, torch.Tensor):
-        return [(tuple(obj.shape), obj.dtype)]
-    if isinstance(obj, Mapping):
-        return [s for k in sorted(obj, key=str) for s in shapes(obj[k])]
-    if isinstance(obj, (list, tuple)):
-        return [s for v in obj for s in shapes(v)]
-    return []
+    return [(tuple(t.shape), t.dtype) for t in tensors(obj)]
 
 
 def unwrap(module: torch.nn.Module) -> torch.nn.Module:

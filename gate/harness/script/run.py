@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import result
+from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
@@ -21,7 +22,7 @@ from gate.harness.script.session import Session, StopScript
 from gate.harness.spec import Spec
 
 
-def run_script(spec: Spec, started: float) -> dict[str, Any]:
+def run_script(spec: Spec, started: float) -> ResultRecord:
     target = command.parse(spec.command)
     seed_everything(spec.seed)
     monitor = make_monitor(spec, None)
@@ -54,7 +55,7 @@ def run_script(spec: Spec, started: float) -> dict[str, Any]:
     return _result(spec, session, started, ended, exit_code, target)
 
 
-def _error(session: Session, started: float, kind: str, reason: str) -> dict[str, Any]:
+def _error(session: Session, started: float, kind: str, reason: str) -> ResultRecord:
     return {
         "verdict": "error",
         "reason": reason,
@@ -67,7 +68,7 @@ def _error(session: Session, started: float, kind: str, reason: str) -> dict[str
     }
 
 
-def _not_applicable(session: Session, started: float, why: str) -> dict[str, Any]:
+def _not_applicable(session: Session, started: float, why: str) -> ResultRecord:
     """Never a pass, never a bug diagnosis: the checks do not run on such a program."""
     return {
         "verdict": "not_applicable",
@@ -82,7 +83,7 @@ def _not_applicable(session: Session, started: float, why: str) -> dict[str, Any
     }
 
 
-def _special(session: Session, started: float) -> dict[str, Any] | None:
+def _special(session: Session, started: float) -> ResultRecord | None:
     """Outcomes decided by how the program is built, before any loss verdict."""
     if session.not_applicable:
         session.stream.sync()  # the losses still on the device, for the curve
@@ -91,7 +92,7 @@ def _special(session: Session, started: float) -> dict[str, Any] | None:
         return _error(
             session,
             started,
-            "ModelNotFound",
+            ErrorKind.MODEL_NOT_FOUND,
             "optimizer.step() ran after backward, but no module with trainable parameters was ever called as "
             "model(x) with gradients on, so there is no model to pin or check (a forward() called directly?); "
             "call the model as model(x), or gate it in task mode",
@@ -117,7 +118,7 @@ def _special(session: Session, started: float) -> dict[str, Any] | None:
 
 def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
-) -> dict[str, Any]:
+) -> ResultRecord:
     if session.pinning:  # what was pinned is only fully known now (targets, short batches)
         session.pinning = pinning_sentence(session)
     special = _special(session, started)
@@ -127,7 +128,7 @@ def _result(
         return _error(
             session,
             started,
-            "ScriptExit",
+            ErrorKind.SCRIPT_EXIT,
             f"the training script exited with code {exit_code!r} after {session.step} steps",
         )
     if session.backwards == 0:
@@ -135,7 +136,7 @@ def _result(
             return _error(
                 session,
                 started,
-                "LossNotFound",
+                ErrorKind.LOSS_NOT_FOUND,
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
         children = session.workers.children
@@ -150,7 +151,7 @@ def _result(
         return _error(
             session,
             started,
-            "NoBackward",
+            ErrorKind.NO_BACKWARD,
             "the training script never called .backward(), so there is no loss to watch "
             f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times){elsewhere}; "
             "is this the training entry point, and does it train with loss.backward()?",
@@ -159,7 +160,7 @@ def _result(
         return _error(
             session,
             started,
-            "NoOptimizerStep",
+            ErrorKind.NO_OPTIMIZER_STEP,
             f"the script called .backward() {session.backwards} times but optimizer.step() never ran on an optimizer "
             "holding the model's parameters (a custom optimizer that is not a torch.optim.Optimizer?)",
         )
@@ -189,7 +190,8 @@ def _result(
             f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
             "(let it run for more epochs or steps, or lower --steps)"
         )
-    return loss_fields(outcome, session.monitor) | {
+    return {
+        **loss_fields(outcome, session.monitor),
         "verdict": verdict,
         "reason": reason,
         "checks": checks,
@@ -201,8 +203,8 @@ def _result(
     }
 
 
-def _finish_checks(session: Session) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _finish_checks(session: Session) -> list[CheckRecord]:
+    out: list[CheckRecord] = []
     for c in session.checks:
         if session.ctx is None:
             out.append(
