@@ -43,6 +43,7 @@ def collect(outcome: Outcome, out_dir: Path, base: dict[str, Any], timeout: floa
         merged = existing.model_dump(by_alias=True)
         merged.update({k: v for k, v in base.items() if k not in merged or not merged[k]})
         merged["config"] = base.get("config", merged.get("config", {}))
+        merged["config_changes"] = base.get("config_changes", [])  # the controller's finding, never the harness's
         merged["gate_version"] = __version__
         return Result.model_validate(merged)
     if outcome.cancelled:

@@ -70,6 +70,9 @@ class Result(_Model):
     pinning: str | None = None  # script mode: how the batch was pinned
     seed: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    # Pull requests under `config-source: base`: what the PR's file changes in the verdict keys
+    # (applied only after merge), one "`key`: base → head" line each, for reviewers.
+    config_changes: list[str] = Field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[CheckResult]:
