@@ -90,3 +90,4 @@ class ResultRecord(TypedDict, total=False):
     pinning: str | None
     seed: int | None
     config: dict[str, Any]  # stamped by the controller: the resolved config
+    config_changes: list[str]  # stamped by the controller: what the PR changed in the gate config
