@@ -29,6 +29,16 @@ INPUT_PREFIX = "INPUT_"
 # OVERFIT_GATE_* / INPUT_* names that are settings but not config keys: read through their own
 # channel (the token never enters the config; the config file locates the config).
 _NOT_CONFIG = {"github_token", "config_file"}
+# Keys a checked-out file must not set: they decide where and how the untrusted code runs.
+# (The same marker as the trust classes of the `sec-a` work; see the Kubernetes block.)
+_WORKFLOW_ONLY: dict[str, Any] = {"trust": "workflow"}
+
+
+def _comma_list(v: Any) -> Any:
+    # From env vars and action inputs: comma- or newline-separated.
+    if isinstance(v, str):
+        return [p.strip() for p in v.replace("\n", ",").split(",") if p.strip()]
+    return v
 
 
 class Config(BaseModel):
@@ -82,13 +92,55 @@ class Config(BaseModel):
     )
 
     # Runner
-    runner: Literal["local", "docker"] = Field("local", description="Where the harness runs.")
+    runner: Literal["local", "docker", "kubernetes"] = Field(
+        "local", description="Where the harness runs: `local`, `docker` or `kubernetes` (docs/runners.md)."
+    )
     image: str | None = Field(None, description="Docker runner: the training image.")
     dockerfile: str | None = Field(None, description="Docker runner: build the training image from this Dockerfile.")
     gpus: str = Field(
         "1", description="Docker runner: `1` (one GPU), `0` (CPU only), or `device=N` for a specific GPU."
     )
     network: bool = Field(False, description="Docker runner: give the training container network access.")
+
+    # Kubernetes runner (docs/kubernetes.md). Like every runner key, these decide where the
+    # untrusted code runs: workflow-only (flags, OVERFIT_GATE_*, action inputs), never a checked-out file.
+    kubernetes_namespace: str | None = Field(
+        None,
+        description="Kubernetes runner: namespace of the Job (default: the service account's, else the kubeconfig context's).",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
+    kubernetes_gpu_resource: str = Field(
+        "nvidia.com/gpu",
+        description="Kubernetes runner: extended resource for the one GPU (`nvidia.com/gpu`, `amd.com/gpu`, ...).",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
+    kubernetes_node_selector: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes runner: `label=value` pairs the GPU node must carry (nodeSelector).",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
+    kubernetes_tolerations: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes runner: taints to tolerate, `key=value:Effect` or `key:Effect` (e.g. `nvidia.com/gpu:NoSchedule`).",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
+    kubernetes_limits: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes runner: `memory=16Gi`, `cpu=4`, ...: requests and limits of the training container.",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
+    kubernetes_pending_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Kubernetes runner: seconds the pod may stay Pending (no GPU node, image pull) before the run errors.",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
+    kubernetes_ttl: int = Field(
+        600,
+        ge=0,
+        description="Kubernetes runner: ttlSecondsAfterFinished, the cluster's cleanup if the gate itself was killed.",
+        json_schema_extra=_WORKFLOW_ONLY,
+    )
 
     # Output and publishing
     out: str = Field("overfit-gate-report", description="Report folder.")
@@ -106,10 +158,7 @@ class Config(BaseModel):
     @field_validator("skip_checks", "allow_unused", mode="before")
     @classmethod
     def _split_list(cls, v: Any) -> Any:
-        # From env vars and action inputs: comma- or newline-separated.
-        if isinstance(v, str):
-            return [p.strip() for p in v.replace("\n", ",").split(",") if p.strip()]
-        return v
+        return _comma_list(v)
 
     @field_validator("skip_checks")
     @classmethod
@@ -121,6 +170,32 @@ class Config(BaseModel):
                 close = difflib.get_close_matches(name, CHECK_NAMES, n=1, cutoff=0.6)
                 hint = f" (did you mean `{close[0]}`?)" if close else ""
                 raise ValueError(f"unknown check {name!r}{hint}; checks: {', '.join(CHECK_NAMES)}")
+        return v
+
+    @field_validator("kubernetes_node_selector", "kubernetes_tolerations", "kubernetes_limits", mode="before")
+    @classmethod
+    def _split_pairs(cls, v: Any) -> Any:
+        # A TOML table reads as {key: value}; env vars and inputs as "k=v,k2=v2".
+        if isinstance(v, dict):
+            return [f"{k}={val}" for k, val in v.items()]
+        return _comma_list(v)
+
+    @field_validator("kubernetes_node_selector", "kubernetes_limits")
+    @classmethod
+    def _pairs(cls, v: list[str]) -> list[str]:
+        for item in v:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise ValueError(f"{item!r} is not of the form key=value")
+        return v
+
+    @field_validator("kubernetes_tolerations")
+    @classmethod
+    def _tolerations(cls, v: list[str]) -> list[str]:
+        from gate.runners.kubernetes.jobspec import toleration
+
+        for item in v:
+            toleration(item)  # raises ValueError with the accepted forms
         return v
 
     @field_validator("gpus", mode="before")

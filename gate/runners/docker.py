@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from gate.errors import RunnerError
 from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
 from gate.runners.docker_paths import PathMap
 from gate.runners.docker_setup import connect, device_requests, ensure_image, gpu_error, harness_archive, is_gpu_error
-from gate.runners.process import Tail, pump
+from gate.runners.process import Tail, install_cancel, pump, restore_signals
 
 ROOT = "/overfit-gate"
 OUT = f"{ROOT}/out"
@@ -84,7 +83,7 @@ class DockerRunner:
             stop.set()
 
         # Installed before the container exists, so a cancel can never leave one behind.
-        previous = _install(_cancel)
+        previous = install_cancel(_cancel)
         try:
             try:
                 container = client.containers.create(
@@ -125,7 +124,7 @@ class DockerRunner:
             finally:
                 _remove(container)
         finally:
-            _restore(previous)
+            restore_signals(previous)
 
     def _supervise(self, container: Any, job: Job, log: LogSink, stop: threading.Event) -> Outcome:
         tail = Tail()
@@ -208,15 +207,3 @@ def _remove(container: Any) -> None:
     except Exception as exc:  # already gone is fine; anything else must not hide the result
         if getattr(getattr(exc, "response", None), "status_code", None) != 404:
             print(f"overfit-gate: warning: could not remove container {container.short_id}: {exc}", flush=True)
-
-
-def _install(handler: Any) -> dict[int, Any] | None:
-    # A cancelled workflow sends SIGINT then SIGTERM (docker run forwards both to us).
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-
-def _restore(previous: dict[int, Any] | None) -> None:
-    for sig, handler in (previous or {}).items():
-        signal.signal(sig, handler)
