@@ -270,6 +270,13 @@ def test_output_collector_roundtrip_and_filters(tmp_path: Path) -> None:
     assert not (tmp_path.parent / "evil").exists()
 
 
+def test_output_collector_malformed_block_writes_nothing(tmp_path: Path) -> None:
+    c = OutputCollector("abc")
+    for line in ["::overfit-gate-abc::begin 8", "::overfit-gate-abc::!!!!????", "::overfit-gate-abc::end 0"]:
+        c.feed(line)
+    assert c.complete and c.write(tmp_path) == [] and list(tmp_path.iterdir()) == []
+
+
 def test_output_collector_incomplete() -> None:
     c = OutputCollector("abc")
     for line in _marked("abc", {"result.json": b"{}"})[:-2]:

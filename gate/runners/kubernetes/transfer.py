@@ -175,8 +175,8 @@ class OutputCollector:
             self.parts, self.expected, self.exit_code = [], int(body.split()[1]), None
         elif body.startswith("end "):
             self.exit_code = int(body.split()[1])
-        elif self.expected is not None and self.exit_code is None:
-            self.parts.append(body)
+        elif self.expected is not None and self.exit_code is None and self.expected <= OUTPUT_LIMIT * 2:
+            self.parts.append(body)  # bounded: the pod's output is untrusted
         return True
 
     @property
@@ -184,7 +184,14 @@ class OutputCollector:
         return self.exit_code is not None and len("".join(self.parts)) == self.expected
 
     def write(self, out_dir: Path) -> list[str]:
-        """Unpack into out_dir: flat regular files with plain names only (the pod is untrusted)."""
+        """Unpack into out_dir: flat regular files with plain names only (the pod is untrusted).
+        A malformed block writes nothing (the missing result.json then says what happened)."""
+        try:
+            return self._write(out_dir)
+        except (ValueError, tarfile.TarError, OSError, EOFError):
+            return []
+
+    def _write(self, out_dir: Path) -> list[str]:
         raw = base64.b64decode("".join(self.parts), validate=True)
         written: list[str] = []
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
