@@ -20,13 +20,8 @@ from gate.errors import ConfigError
 from gate.runners.kubernetes import podstate
 from gate.runners.kubernetes.jobspec import JobParams, build_job, job_name, label_value, run_labels, toleration
 from gate.runners.kubernetes.logs import parse_stamp, split_lines
-from gate.runners.kubernetes.transfer import (
-    BOOTSTRAP,
-    OutputCollector,
-    bootstrap_command,
-    receive_command,
-    workspace_archive,
-)
+from gate.runners.kubernetes.podscripts import BOOTSTRAP, bootstrap_command, receive_command
+from gate.runners.kubernetes.transfer import OutputCollector, workspace_archive
 from tests.fakekube import rules, schema
 
 ENV = {
@@ -328,3 +323,52 @@ def test_log_stamps_order_with_trimmed_fractions() -> None:
 
 def test_split_lines_across_chunks() -> None:
     assert list(split_lines([b"ab", b"c\nd", b"\n", b"e"])) == ["abc", "d", "e"]
+
+
+# ---- credentials ----------------------------------------------------------------------------
+def test_connect_uses_the_pod_service_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No kubeconfig: the in-cluster account, as the client's load_config() does, and its namespace."""
+    pytest.importorskip("kubernetes")
+    from kubernetes.config import incluster_config
+
+    from gate.runners.kubernetes import cluster
+
+    (tmp_path / "token").write_text("sa-token")
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "namespace").write_text("ml-ci\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tmp_path / "ca.crt"))
+    monkeypatch.setattr(cluster, "SA_NAMESPACE", tmp_path / "namespace")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    api, namespace = cluster.connect({"HOME": str(tmp_path)})
+    try:
+        assert namespace == "ml-ci"
+        assert api.configuration.host == "https://10.0.0.1:443"
+        assert api.configuration.api_key["BearerToken"].lower() == "bearer sa-token"
+    finally:
+        api.close()
+
+
+def test_connect_without_credentials_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("kubernetes")
+    from gate.errors import RunnerError
+    from gate.runners.kubernetes import cluster
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(RunnerError) as err:
+        cluster.connect({"HOME": str(tmp_path)})
+    assert "no Kubernetes credentials" in err.value.message and "KUBECONFIG" in err.value.hint
+
+
+def test_api_errors_name_the_fix() -> None:
+    from gate.runners.kubernetes.cluster import api_error
+
+    class Exc(Exception):
+        def __init__(self, status: int, body: str) -> None:
+            self.status, self.body, self.reason = status, body, "x"
+
+    forbidden = api_error(Exc(403, '{"message": "jobs.batch is forbidden"}'), "create Jobs", "ml")
+    assert "may not create Jobs in namespace ml" in forbidden.message and "Role" in forbidden.hint
+    missing = api_error(Exc(404, '{"message": "namespaces \\"ml\\" not found"}'), "create Jobs", "ml")
+    assert "does not exist" in missing.message and "kubernetes-namespace" in missing.hint

@@ -119,6 +119,7 @@ class Kubelet:
     ) -> None:
         fake = self.fake
         mounts = fake.prepare_volumes(key)
+        fake.node_root.mkdir(parents=True, exist_ok=True)
         env = {
             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
             "HOME": "/nonexistent",
@@ -137,7 +138,7 @@ class Kubelet:
         try:
             proc = subprocess.Popen(
                 [*container.get("command", []), *container.get("args", [])],
-                cwd=container.get("workingDir") or mounts[0],
+                cwd=container.get("workingDir") or (mounts[0] if mounts else str(fake.node_root)),
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

@@ -116,15 +116,8 @@ def safe_env(env: Mapping[str, str]) -> list[dict[str, str]]:
     ]
 
 
-def build_job(params: JobParams) -> dict[str, Any]:
-    pod_labels = {
-        **params.labels,
-        f"{PREFIX}/job": params.name,
-        # A NetworkPolicy selecting this label denies egress (docs/kubernetes.md): the pod API
-        # has no per-pod "no network" switch.
-        f"{PREFIX}/network": "on" if params.network else "off",
-    }
-    container: dict[str, Any] = {
+def _container(params: JobParams) -> dict[str, Any]:
+    return {
         "name": CONTAINER,
         "image": params.image,
         "imagePullPolicy": "IfNotPresent",
@@ -145,7 +138,10 @@ def build_job(params: JobParams) -> dict[str, Any]:
             {"name": "shm", "mountPath": "/dev/shm"},  # DataLoader workers share tensors here
         ],
     }
-    pod_spec: dict[str, Any] = {
+
+
+def _pod_spec(params: JobParams) -> dict[str, Any]:
+    spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,  # no environment variables describing the namespace's services
@@ -160,7 +156,7 @@ def build_job(params: JobParams) -> dict[str, Any]:
             "fsGroup": UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container],
+        "containers": [_container(params)],
         "volumes": [
             {"name": "gate", "emptyDir": {}},
             {"name": "tmp", "emptyDir": {}},
@@ -168,9 +164,20 @@ def build_job(params: JobParams) -> dict[str, Any]:
         ],
     }
     if params.node_selector:
-        pod_spec["nodeSelector"] = pairs(params.node_selector)
+        spec["nodeSelector"] = pairs(params.node_selector)
     if params.tolerations:
-        pod_spec["tolerations"] = [toleration(t) for t in params.tolerations]
+        spec["tolerations"] = [toleration(t) for t in params.tolerations]
+    return spec
+
+
+def build_job(params: JobParams) -> dict[str, Any]:
+    pod_labels = {
+        **params.labels,
+        f"{PREFIX}/job": params.name,
+        # A NetworkPolicy selecting this label denies egress (docs/kubernetes.md): the pod API
+        # has no per-pod "no network" switch.
+        f"{PREFIX}/network": "on" if params.network else "off",
+    }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -184,6 +191,6 @@ def build_job(params: JobParams) -> dict[str, Any]:
             "backoffLimit": 0,  # a failed overfit run is a verdict, not something to retry
             "activeDeadlineSeconds": max(1, math.ceil(params.timeout)),
             "ttlSecondsAfterFinished": params.ttl,
-            "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+            "template": {"metadata": {"labels": pod_labels}, "spec": _pod_spec(params)},
         },
     }

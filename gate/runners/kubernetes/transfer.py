@@ -3,7 +3,8 @@
 In: once the container runs, the controller opens an exec session (``pods/exec``, as
 ``kubectl cp`` does) and streams one gzipped tar: the harness (``gate/harness``), ``spec.json``
 and the working directory. A Python one-liner in the image unpacks it (the image has Python;
-it may lack ``tar``) and writes ``.ready`` last; the bootstrap waits for that file.
+it may lack ``tar``) and writes ``.ready`` last; the bootstrap waits for that file (the in-pod
+halves are in podscripts.py).
 
 Out: when the harness exits, the bootstrap prints ``out/`` (result.json, loss.csv) as a
 base64 tar between marker lines carrying a per-run nonce, then exits with the harness's code.
@@ -28,79 +29,12 @@ from typing import IO, Any
 
 from gate.errors import RunnerError
 from gate.runners.base import SPEC_FILE
+from gate.runners.kubernetes.podscripts import OUTPUT_LIMIT, receive_command
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 UPLOAD_LIMIT = 1 << 30  # bytes, uncompressed: the workspace lands in an emptyDir on the node
-OUTPUT_LIMIT = 32 << 20  # bytes of result files accepted back (result.json + loss.csv are KBs)
-READY = ".ready"
-WAIT_READY_S = 600  # the bootstrap gives up (exit 125) if no workspace arrives
-EXIT_NO_WORKSPACE = 125
 SKIP_DIRS = {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _OUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-# Runs in the pod as `sh -c BOOTSTRAP overfit-gate ROOT NONCE PYTHON EMIT`: arguments, never interpolated.
-BOOTSTRAP = r"""root="$1"; nonce="$2"; py="$3"; i=0
-while [ ! -e "$root/.ready" ]; do
-  i=$((i + 1)); if [ "$i" -gt WAIT_TICKS ]; then echo "overfit-gate: no workspace arrived" >&2; exit NO_WS; fi
-  sleep 0.2
-done
-[ -n "$py" ] || py="$(command -v python || command -v python3)"
-[ -n "$py" ] || { echo "overfit-gate: the image has neither python nor python3" >&2; exit 127; }
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-[ -w "${HOME:-/}" ] || export HOME=/tmp
-cd "$root/work" || exit NO_WS
-"$py" -m gate.harness --spec "$root/out/spec.json"
-code=$?
-"$py" -c "$4" "$root/out" "$nonce" "$code"
-exit "$code"
-""".replace("WAIT_TICKS", str(WAIT_READY_S * 5)).replace("NO_WS", str(EXIT_NO_WORKSPACE))
-
-# Prints out/ as marked base64 lines (flat regular files only, spec.json excluded).
-EMIT = r"""import base64, io, os, sys, tarfile
-out, nonce, code = sys.argv[1:4]
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-    for name in sorted(os.listdir(out)):
-        path = os.path.join(out, name)
-        if name != "spec.json" and os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) <= LIMIT:
-            tar.add(path, name)
-data = base64.b64encode(buf.getvalue()).decode()
-tag = "::overfit-gate-" + nonce + "::"
-print(tag + "begin " + str(len(data)), flush=True)
-for i in range(0, len(data), 3000):
-    print(tag + data[i:i + 3000], flush=True)
-print(tag + "end " + code, flush=True)
-""".replace("LIMIT", str(OUTPUT_LIMIT))
-
-# Runs in the pod as `python -c RECEIVE ROOT SIZE`: reads exactly SIZE bytes (WebSocket exec has
-# no end-of-stdin before the v5 protocol), unpacks them, then marks the workspace ready.
-RECEIVE = r"""import os, sys, tarfile
-root, size = sys.argv[1], int(sys.argv[2])
-class Exact:
-    def __init__(self, f, n): self.f, self.n = f, n
-    def read(self, k=-1):
-        k = self.n if k is None or k < 0 else min(k, self.n)
-        data = self.f.read(k) if k else b""
-        if k and not data: sys.exit("overfit-gate: the upload stopped %d bytes short" % self.n)
-        self.n -= len(data)
-        return data
-src = Exact(sys.stdin.buffer, size)
-with tarfile.open(fileobj=src, mode="r|gz") as tar:
-    kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-    tar.extractall(root, **kw)
-while src.read(65536): pass
-open(os.path.join(root, ".ready"), "w").close()
-print("received", size, flush=True)
-"""
-
-
-def bootstrap_command(root: str, nonce: str, python: str | None) -> list[str]:
-    return ["/bin/sh", "-c", BOOTSTRAP, "overfit-gate", root, nonce, python or "", EMIT]
-
-
-def receive_command(root: str, size: int, python: str | None) -> list[str]:
-    pick = 'py="${3:-$(command -v python || command -v python3)}"; exec "$py" -c "$0" "$1" "$2"'
-    return ["/bin/sh", "-c", pick, RECEIVE, root, str(size), python or ""]
 
 
 def _skip(path: Path) -> bool:
@@ -208,8 +142,11 @@ class OutputCollector:
         return written
 
 
-def upload(core: Any, pod: str, namespace: str, archive: IO[bytes], root: str, python: str | None) -> None:
-    """Stream the archive into the running container through the exec API (``pods/exec``)."""
+def upload(
+    core: Any, pod: str, namespace: str, archive: IO[bytes], root: str, python: str | None, stop: Any = None
+) -> None:
+    """Stream the archive into the running container through the exec API (``pods/exec``).
+    ``stop`` (an Event) cuts a long upload short on cancel; the caller then deletes the Job."""
     from kubernetes.stream import stream
 
     from gate.runners.kubernetes.cluster import api_error
@@ -237,7 +174,7 @@ def upload(core: Any, pod: str, namespace: str, archive: IO[bytes], root: str, p
         try:
             while chunk := archive.read(1 << 20):
                 ws.update(timeout=0)
-                if not ws.is_open():
+                if not ws.is_open() or (stop is not None and stop.is_set()):
                     break
                 ws.write_stdin(chunk)
             ws.close_channel(0)  # end of stdin where the v5 protocol allows it; the size says it anyway
