@@ -90,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         verb, resource, status = "?", "?", 500
+        entry = _logged(self.command, url.path, verb, resource, status)
+        fake.requests.append(entry)  # now, not at the end: a watch or a log stream stays open
         # Read the body first: an answer sent over an unread body would corrupt a kept-alive connection.
         n = int(self.headers.get("Content-Length") or 0)
         self.raw_body = self.rfile.read(n) if n else b""
@@ -101,6 +103,7 @@ class Handler(BaseHTTPRequestHandler):
             if sub:
                 resource = f"pods/{match['sub']}"
             verb = self._verb(resource, name, query)
+            entry.verb, entry.resource = verb, resource
             ok, rule = rules.allowed(fake.rules, group, resource, verb)
             if not ok:
                 what = f"{resource.split('/')[0]}{'.' + group if group else ''}"
@@ -132,7 +135,7 @@ class Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self._send_json(r.code, r.body)
         finally:
-            fake.requests.append(_logged(self.command, url.path, verb, resource, status))
+            entry.status = status
 
     def _route(self, path: str) -> tuple[dict[str, str], str, str, str | None]:
         for regex, group, resource, sub in ROUTES:
