@@ -49,17 +49,17 @@ class KubernetesRunner:
 
     def run(self, job: Job, log: LogSink) -> Outcome:
         cfg = job.config
-        image = getattr(cfg, "image", None)
-        if getattr(cfg, "dockerfile", None):
+        image = cfg.image
+        if cfg.dockerfile:
             raise ConfigError(
                 "the kubernetes runner cannot build `dockerfile`: the cluster pulls images from a registry",
                 hint="build and push the image in an earlier step, then set `image`",
             )
         if not image:
             raise ConfigError("the kubernetes runner needs a training image", hint='image = "ghcr.io/you/trainer:1.0"')
-        gpus = _gpus(getattr(cfg, "gpus", "1"))
+        gpus = _gpus(cfg.gpus)
         api, default_ns = connect(job.env)
-        namespace = getattr(cfg, "kubernetes_namespace", None) or default_ns or "default"
+        namespace = cfg.kubernetes_namespace or default_ns or "default"
         job.out_dir.mkdir(parents=True, exist_ok=True)
         spec = dict(job.spec, out=f"{self.root}/out")
         (job.out_dir / SPEC_FILE).write_text(json.dumps(spec, indent=2))
@@ -86,9 +86,9 @@ class KubernetesRunner:
     def _plan(self, job: Job, image: str, gpus: int, namespace: str, archive: Any) -> Plan:
         cfg = job.config
         nonce = secrets.token_hex(8)
-        labels, annotations = run_labels(job.env, getattr(cfg, "name", "overfit-gate"))
+        labels, annotations = run_labels(job.env, cfg.name)
         annotations[f"{PREFIX}/nonce"] = nonce
-        python = getattr(cfg, "python", None)
+        python = cfg.python
         params = JobParams(
             name="",
             image=image,
@@ -97,12 +97,12 @@ class KubernetesRunner:
             timeout=job.timeout,
             namespace=namespace,
             gpus=gpus,
-            gpu_resource=getattr(cfg, "kubernetes_gpu_resource", "nvidia.com/gpu"),
-            node_selector=getattr(cfg, "kubernetes_node_selector", []),
-            tolerations=getattr(cfg, "kubernetes_tolerations", []),
-            limits=getattr(cfg, "kubernetes_limits", []),
-            ttl=getattr(cfg, "kubernetes_ttl", 600),
-            network=bool(getattr(cfg, "network", False)),
+            gpu_resource=cfg.kubernetes_gpu_resource,
+            node_selector=cfg.kubernetes_node_selector,
+            tolerations=cfg.kubernetes_tolerations,
+            limits=cfg.kubernetes_limits,
+            ttl=cfg.kubernetes_ttl,
+            network=cfg.network,
             labels=labels,
             annotations=annotations,
         )
@@ -116,7 +116,7 @@ class KubernetesRunner:
             gpu=params.gpu_resource if gpus else None,
             memory=pairs(params.limits).get("memory"),
             timeout=job.timeout,
-            pending_timeout=float(getattr(cfg, "kubernetes_pending_timeout", 300.0)),
+            pending_timeout=cfg.kubernetes_pending_timeout,
             collector=OutputCollector(nonce),
             nonce=nonce,
         )
