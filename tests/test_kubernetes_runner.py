@@ -97,6 +97,7 @@ def _gate(kube: FakeKube, tmp_path: Path, project: Path, *args: str, capsys: Any
     return code, json.loads((out / "result.json").read_text())
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_pass_end_to_end(kube: FakeKube, tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, result = _gate(kube, tmp_path, project, "--entrypoint", "mlp_classifier.py:make_task")
     output = capsys.readouterr().out
@@ -112,6 +113,7 @@ def test_pass_end_to_end(kube: FakeKube, tmp_path: Path, project: Path, capsys: 
     assert ("create", "pods/exec") in verbs and ("get", "pods/log") in verbs and ("watch", "pods") in verbs
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_fail_verdict(kube: FakeKube, tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, result = _gate(kube, tmp_path, project, "--entrypoint", "broken.py:sign_flipped", "--steps", "200")
     assert code == 1, capsys.readouterr().out
@@ -119,6 +121,7 @@ def test_fail_verdict(kube: FakeKube, tmp_path: Path, project: Path, capsys: pyt
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_no_credentials_reach_the_pod(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     (project / "leak.py").write_text(
         "import os\nfrom mlp_classifier import make_task as _m\n\ndef make_task():\n"
@@ -150,6 +153,37 @@ def test_timeout_through_the_cli(kube: FakeKube, tmp_path: Path, project: Path) 
     assert kube.leftovers() == []
 
 
+def test_job_deadline_from_the_cluster_is_a_timeout(kube: FakeKube, tmp_path: Path, project: Path) -> None:
+    """The Job controller's activeDeadlineSeconds fires first (the pod is deleted under us)."""
+    kube.deadline_override = 3.0
+    outcome = _run(kube, tmp_path, project, "hang.py:make_task", timeout=120)
+    assert outcome.timed_out, outcome
+    assert kube.leftovers() == []
+
+
+def test_pod_security_refusal_is_named(
+    kube: FakeKube, tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A namespace enforcing `restricted` refuses a pod that is not: the Job makes no pod, and
+    the error says why (from the Job's FailedCreate event). The gate's own pod passes (see the
+    least-privilege test); here one setting is taken away."""
+    from gate.runners.kubernetes import jobspec
+
+    real = jobspec._pod_spec
+
+    def _weaker(params: Any) -> dict[str, Any]:
+        spec = real(params)
+        del spec["securityContext"]["seccompProfile"]
+        return spec
+
+    monkeypatch.setattr(jobspec, "_pod_spec", _weaker)
+    kube.pod_security = "restricted"
+    outcome = _run(kube, tmp_path, project, "mlp_classifier.py:make_task", kubernetes_pending_timeout=2)
+    assert outcome.error_type == "PodPending"
+    assert "FailedCreate" in (outcome.error or "") and "seccompProfile" in (outcome.error or "")
+    assert kube.leftovers() == []
+
+
 def test_cancel_deletes_the_job(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     lines: list[str] = []
 
@@ -172,6 +206,7 @@ def test_unschedulable_gpu(kube: FakeKube, tmp_path: Path, project: Path) -> Non
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_gpu_node_with_selector_and_toleration(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     kube.node_gpus = {"amd.com/gpu": 1}
     kube.node_labels["pool"] = "gpu"
@@ -222,6 +257,7 @@ def test_evicted(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_name_conflict_409_takes_another_name(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     kube.fail("create", "jobs", 409)
     lines: list[str] = []
@@ -231,6 +267,7 @@ def test_name_conflict_409_takes_another_name(kube: FakeKube, tmp_path: Path, pr
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_create_answer_lost_after_commit(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     """A 500 after the Job was stored: the retry meets 409, recognises its own Job, goes on."""
     kube.fail("create", "jobs", 500, after_commit=True)
@@ -240,6 +277,7 @@ def test_create_answer_lost_after_commit(kube: FakeKube, tmp_path: Path, project
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_watch_expiry_410_and_transient_5xx(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     kube.expire_watches = 2
     kube.fail("list", "pods", 503, times=2)
@@ -249,6 +287,7 @@ def test_watch_expiry_410_and_transient_5xx(kube: FakeKube, tmp_path: Path, proj
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_dropped_log_stream_is_resumed_without_duplicates(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     kube.drop_log_after = 2
     lines: list[str] = []
@@ -280,6 +319,7 @@ def test_upload_failure_names_the_python(kube: FakeKube, tmp_path: Path, project
     assert kube.leftovers() == []
 
 
+@pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_least_privilege_role_is_enough_and_all_used(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     docs = list(yaml.safe_load_all(RBAC.read_text()))
     (role,) = [d for d in docs if d["kind"] == "Role"]

@@ -74,10 +74,13 @@ class Kubelet:
             pod = fake.new_pod(ns, job)
             job["status"]["active"] = 1
         started = time.monotonic()
-        self._pod(ns, pod["metadata"]["name"], job, started)
+        try:
+            self._pod(ns, pod["metadata"]["name"], job, started)
+        except KeyError:  # the pod was deleted while it was being started: nothing left to do
+            return
 
     def _deadline(self, job: dict[str, Any], started: float) -> bool:
-        limit = job["spec"].get("activeDeadlineSeconds")
+        limit = self.fake.deadline_override or job["spec"].get("activeDeadlineSeconds")
         return bool(limit) and time.monotonic() - started > limit
 
     # ---- scheduler + kubelet ------------------------------------------------------------
@@ -192,6 +195,7 @@ class Kubelet:
         t0 = time.monotonic()
         while proc.poll() is None:
             if key not in fake.pods:
+                kill(proc, grace=0.5)  # deleted before the kubelet knew the process: stop it here
                 return "deleted"
             if self._deadline(job, started):
                 kill(proc)

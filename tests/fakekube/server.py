@@ -84,6 +84,7 @@ class FakeKube:
         self.expire_watches = 0  # the next N watches answer 410 Expired
         self.drop_log_after: int | None = None  # close the next follow stream after N lines
         self.pod_create_delay = 0.05
+        self.deadline_override: float | None = None  # the Job controller's deadline, sooner than the Job says
         self.rules: list[dict[str, Any]] | None = None  # RBAC: None allows everything
         self.pod_security: str | None = None  # "restricted" enforces that Pod Security level
         # What happened.
