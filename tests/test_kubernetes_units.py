@@ -22,6 +22,7 @@ from gate.runners.kubernetes.jobspec import JobParams, build_job, job_name, labe
 from gate.runners.kubernetes.logs import parse_stamp, split_lines
 from gate.runners.kubernetes.podscripts import BOOTSTRAP, bootstrap_command, receive_command
 from gate.runners.kubernetes.transfer import OutputCollector, workspace_archive
+from tests.conftest import ROOT
 from tests.fakekube import rules, schema
 
 ENV = {
@@ -372,3 +373,17 @@ def test_api_errors_name_the_fix() -> None:
     assert "may not create Jobs in namespace ml" in forbidden.message and "Role" in forbidden.hint
     missing = api_error(Exc(404, '{"message": "namespaces \\"ml\\" not found"}'), "create Jobs", "ml")
     assert "does not exist" in missing.message and "kubernetes-namespace" in missing.hint
+
+
+def test_sha_label_is_the_pr_head(tmp_path: Path) -> None:
+    """On a pull request GITHUB_SHA is a merge commit; the label names the commit under test."""
+    from gate.runners.kubernetes.runner import _target_sha
+
+    event = ROOT / "tests" / "data" / "github" / "events" / "pull_request.synchronize.json"
+    payload = json.loads(event.read_text())
+    env = {**ENV, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+    head = _target_sha(env)
+    assert head == payload["pull_request"]["head"]["sha"] and head != ENV["GITHUB_SHA"]
+    labels, _ = run_labels(env, "g", head)
+    assert labels["overfit-gate.dev/sha"] == head
+    assert _target_sha({"GITHUB_EVENT_NAME": "push"}) is None

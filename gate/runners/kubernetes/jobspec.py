@@ -49,9 +49,10 @@ def label_value(text: str) -> str:
     return _LABEL_VALUE.sub("_", text)[:63].strip("_.-")
 
 
-def run_labels(env: Mapping[str, str], gate_name: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Labels (and full-text annotations) naming the repository, commit and workflow run, so
-    leftovers are found with ``kubectl get jobs -l overfit-gate.dev/repo=...``."""
+def run_labels(env: Mapping[str, str], gate_name: str, sha: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Labels (and full-text annotations) naming the repository, commit (``sha``: the commit
+    under test, else GITHUB_SHA) and workflow run, so leftovers are found with
+    ``kubectl get jobs -l overfit-gate.dev/repo=...``."""
     repo = env.get("GITHUB_REPOSITORY", "")
     run = "-".join(filter(None, [env.get("GITHUB_RUN_ID"), env.get("GITHUB_RUN_ATTEMPT")]))
     labels = {
@@ -59,7 +60,7 @@ def run_labels(env: Mapping[str, str], gate_name: str) -> tuple[dict[str, str], 
         "app.kubernetes.io/managed-by": "overfit-gate",
         f"{PREFIX}/gate": label_value(gate_name),
         f"{PREFIX}/repo": label_value(repo.replace("/", ".")),
-        f"{PREFIX}/sha": label_value(env.get("GITHUB_SHA", "")),
+        f"{PREFIX}/sha": label_value(sha or env.get("GITHUB_SHA", "")),
         f"{PREFIX}/run": label_value(run),
     }
     annotations = {f"{PREFIX}/repository": repo}

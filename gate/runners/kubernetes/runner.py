@@ -10,6 +10,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
@@ -38,6 +39,13 @@ def _gpus(value: str) -> int:
         f"`gpus: {value}` is not supported by the kubernetes runner",
         hint="gpus = 1 (the scheduler picks one GPU; pick the node type with kubernetes-node-selector) or 0 (CPU)",
     )
+
+
+def _target_sha(env: Mapping[str, str]) -> str | None:
+    from gate.github.env import load_event, parse_event
+
+    payload, _ = load_event(env.get("GITHUB_EVENT_PATH"))  # unreadable: GITHUB_SHA is used
+    return parse_event(env.get("GITHUB_EVENT_NAME", ""), payload).head_sha
 
 
 class KubernetesRunner:
@@ -86,7 +94,8 @@ class KubernetesRunner:
     def _plan(self, job: Job, image: str, gpus: int, namespace: str, archive: Any) -> Plan:
         cfg = job.config
         nonce = secrets.token_hex(8)
-        labels, annotations = run_labels(job.env, cfg.name)
+        # On a pull request the commit under test is the PR's head, not GITHUB_SHA (a merge commit).
+        labels, annotations = run_labels(job.env, cfg.name, _target_sha(job.env))
         annotations[f"{PREFIX}/nonce"] = nonce
         python = cfg.python
         params = JobParams(
