@@ -164,7 +164,8 @@ def test_config_keys_from_inputs_and_file(tmp_path: Path) -> None:
     # Marked workflow-only, like every runner key (a PR's own config must not choose its cluster).
     for key in Config.model_fields:
         if key.startswith("kubernetes_"):
-            assert (Config.model_fields[key].json_schema_extra or {}).get("trust") == "workflow", key
+            extra = Config.model_fields[key].json_schema_extra
+            assert isinstance(extra, dict) and extra.get("trust") == "workflow", key
 
 
 @pytest.mark.parametrize(
@@ -248,13 +249,13 @@ def test_pod_deadline_is_a_timeout() -> None:
 def _marked(nonce: str, files: dict[str, bytes], code: int = 0) -> list[str]:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in files.items():
+        for name, content in files.items():
             info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    data = base64.b64encode(buf.getvalue()).decode()
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    text = base64.b64encode(buf.getvalue()).decode()
     tag = f"::overfit-gate-{nonce}::"
-    return [f"{tag}begin {len(data)}", *(tag + data[i : i + 10] for i in range(0, len(data), 10)), f"{tag}end {code}"]
+    return [f"{tag}begin {len(text)}", *(tag + text[i : i + 10] for i in range(0, len(text), 10)), f"{tag}end {code}"]
 
 
 def test_output_collector_roundtrip_and_filters(tmp_path: Path) -> None:

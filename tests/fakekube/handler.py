@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
 
     @property
     def fake(self) -> FakeKube:
-        return self.server.fake  # type: ignore[attr-defined,no-any-return]
+        return self.server.fake  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
         self._serve()

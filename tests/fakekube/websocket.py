@@ -7,7 +7,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from typing import BinaryIO
+from typing import Protocol
+
+
+class Readable(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
@@ -23,7 +28,7 @@ def pick_protocol(header: str) -> str | None:
     return next((p for p in PROTOCOLS if p in offered), None)
 
 
-def _read_exact(rfile: BinaryIO, n: int) -> bytes:
+def _read_exact(rfile: Readable, n: int) -> bytes:
     data = b""
     while len(data) < n:
         chunk = rfile.read(n - len(data))
@@ -33,7 +38,7 @@ def _read_exact(rfile: BinaryIO, n: int) -> bytes:
     return data
 
 
-def read_message(rfile: BinaryIO) -> tuple[int, bytes]:
+def read_message(rfile: Readable) -> tuple[int, bytes]:
     """One whole message (fragments joined); control frames are returned as they come."""
     opcode, payload = -1, b""
     while True:
