@@ -368,3 +368,37 @@ spec:
     for key in list(kube.pods):
         kube.delete_pod(key, grace=0.5)
     api.close()
+
+
+def test_fake_rejects_what_the_api_server_rejects(kube: FakeKube, tmp_path: Path) -> None:
+    """The validation is live (raw HTTP: the client validates its own bodies before sending): a
+    misspelt field is a 400 (strict decoding), a bad label value a 422, a missing namespace a 404,
+    no token a 401; each answer a Status object."""
+    import requests
+
+    from tests.fakekube.server import TOKEN
+
+    def post(ns: str, body: dict[str, Any], token: str = TOKEN) -> requests.Response:
+        url = f"{kube.url}/apis/batch/v1/namespaces/{ns}/jobs"
+        return requests.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    def job(**meta: Any) -> dict[str, Any]:
+        pod = {"restartPolicy": "Never", "containers": [{"name": "harness", "image": IMAGE}]}
+        return {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "x", **meta},
+            "spec": {"template": {"spec": pod}},
+        }
+
+    typo = job()
+    typo["spec"]["template"]["spec"]["restartPolicyy"] = "Never"
+    r = post("gate", typo)
+    assert r.status_code == 400 and "restartPolicyy" in r.json()["message"] and r.json()["kind"] == "Status"
+    r = post("gate", job(labels={"overfit-gate.dev/repo": "a/b"}))
+    assert r.status_code == 422 and r.json()["reason"] == "Invalid"
+    assert post("nope", job()).status_code == 404
+    assert post("gate", job(), token="wrong").status_code == 401
+    assert len(kube.rejected) == 2
+    kube.rejected.clear()
+    assert kube.leftovers() == []
