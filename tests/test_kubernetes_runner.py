@@ -257,6 +257,22 @@ def test_evicted(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     assert kube.leftovers() == []
 
 
+def test_pod_deleted_under_the_run(kube: FakeKube, tmp_path: Path, project: Path) -> None:
+    """Someone (a node drain, an admin) deletes the running pod: the cluster's doing, said so."""
+    lines: list[str] = []
+
+    def _delete() -> None:
+        while not any("training log follows" in line for line in lines):
+            threading.Event().wait(0.1)
+        for key in list(kube.pods):
+            kube.delete_pod(key, grace=0.5)
+
+    threading.Thread(target=_delete, daemon=True).start()
+    outcome = _run(kube, tmp_path, project, "hang.py:make_task", lines=lines)
+    assert outcome.error_type == "PodLost" and "deleted before it finished" in (outcome.error or "")
+    assert kube.leftovers() == []
+
+
 @pytest.mark.slow  # trains the example in the pod (the real harness)
 def test_name_conflict_409_takes_another_name(kube: FakeKube, tmp_path: Path, project: Path) -> None:
     kube.fail("create", "jobs", 409)
