@@ -386,6 +386,23 @@ spec:
     api.close()
 
 
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--image", ""], "needs a training image"),
+        (["--dockerfile", "Dockerfile"], "cannot build `dockerfile`"),
+        (["--gpus", "device=1"], "not supported by the kubernetes runner"),
+    ],
+)
+def test_config_the_runner_cannot_use_is_exit_2_with_a_report(
+    kube: FakeKube, tmp_path: Path, project: Path, args: list[str], needle: str
+) -> None:
+    code, result = _gate(kube, tmp_path, project, "--entrypoint", "mlp_classifier.py:make_task", *args)
+    assert code == 2
+    assert result["verdict"] == "error" and result["error"]["type"] == "ConfigError" and needle in result["reason"]
+    assert kube.created_jobs == []
+
+
 def test_fake_rejects_what_the_api_server_rejects(kube: FakeKube, tmp_path: Path) -> None:
     """The validation is live (raw HTTP: the client validates its own bodies before sending): a
     misspelt field is a 400 (strict decoding), a bad label value a 422, a missing namespace a 404,
