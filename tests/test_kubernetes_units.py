@@ -159,9 +159,10 @@ def test_config_keys_from_inputs_and_file(tmp_path: Path) -> None:
     assert cfg.runner == "kubernetes" and cfg.kubernetes_namespace == "ml-ci"
     assert cfg.kubernetes_node_selector == ["pool=gpu", "zone=a"]
     assert cfg.kubernetes_tolerations == ["nvidia.com/gpu:NoSchedule"]
-    (tmp_path / "x.toml").write_text('kubernetes-node-selector = { pool = "gpu" }\n')
-    assert resolve({}, {}, tmp_path, "x.toml").kubernetes_node_selector == ["pool=gpu"]
-    # Marked workflow-only, like every runner key (a PR's own config must not choose its cluster).
+    # Workflow-only, like every runner key: a PR's own config must not choose its cluster or nodes.
+    (tmp_path / "x.toml").write_text('kubernetes-tolerations = ["node-role.kubernetes.io/control-plane:NoSchedule"]\n')
+    with pytest.raises(ConfigError):
+        resolve({}, {}, tmp_path, "x.toml")
     for key in Config.model_fields:
         if key.startswith("kubernetes_"):
             extra = Config.model_fields[key].json_schema_extra
