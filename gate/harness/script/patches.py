@@ -76,13 +76,15 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
             finally:
                 session.call_depth -= 1
         # Outermost call: a candidate top-level module (and the one whose inputs may be replayed).
-        args, kwargs = session.modules.outer_call(self, args, kwargs)
+        with session.own("module-call instrumentation"):
+            args, kwargs = session.modules.outer_call(self, args, kwargs)
         session.call_depth = 1
         try:
             out = orig_call(self, *args, **kwargs)
         finally:
             session.call_depth = 0
-        session.modules.outer_result(self, out)
+        with session.own("module-call instrumentation"):
+            session.modules.outer_result(self, out)
         return out
 
     patcher.replace(torch.nn.Module, "__call__", module_call)

@@ -10,13 +10,14 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from gate.harness import phase
 from gate.harness.checks.base import result
 from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.pinning import qualname
-from gate.harness.script.session import Session, StopScript
+from gate.harness.script.session import GateInternalError, Session, StopScript
 from gate.harness.verdict import Monitor, fmt
 
 
@@ -49,9 +50,14 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     try:
         install(probe, patcher, pin_loaders=spec.pin in ("auto", "dataloader"))
         try:
-            command.run(target)
+            with phase.within("the gate's input_dependence rerun of the script (inputs zeroed)"):
+                command.run(target)
         except (StopScript, SystemExit):
             pass
+        except GateInternalError as exc:
+            return result(
+                NAME, "warn", f"could not run: the gate's own instrumentation failed in the second run ({exc})"
+            )
         except Exception as exc:
             if not probe.stopping:
                 return result(NAME, "skip", f"the second run (inputs zeroed) raised {type(exc).__name__}: {exc}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from gate.harness import output
 from gate.harness.checks.base import result
 from gate.harness.loop import LoopOutcome
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
@@ -15,7 +16,7 @@ from gate.harness.script import command
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
-from gate.harness.script.session import Session, StopScript
+from gate.harness.script.session import GateInternalError, Session, StopScript
 from gate.harness.spec import Spec
 
 
@@ -37,7 +38,7 @@ def run_script(spec: Spec, started: float) -> dict[str, Any]:
         try:
             command.run(target)
             ended = "returned"
-        except StopScript:
+        except (StopScript, GateInternalError):
             pass
         except SystemExit as exc:
             exit_code = exc.code
@@ -47,7 +48,23 @@ def run_script(spec: Spec, started: float) -> dict[str, Any]:
                 raise
     finally:
         patcher.restore()
+    if session.internal_error is not None:
+        return _internal_error(session, started)
     return _result(spec, session, started, ended, exit_code, target)
+
+
+def _internal_error(session: Session, started: float) -> dict[str, Any]:
+    """The gate's own instrumentation failed: say so, never blame the pipeline."""
+    exc = session.internal_error
+    assert exc is not None
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = (
+        f"overfit-gate internal error, not your pipeline: the gate's instrumentation raised {type(exc).__name__} "
+        f"({first}); please report it to overfit-gate with the traceback in result.json"
+    )
+    out = _error(session, started, "GateInternalError", reason)
+    out["error"] = output.error_info(exc, "GateInternalError") | {"message": reason}
+    return out
 
 
 def _error(session: Session, started: float, kind: str, reason: str) -> dict[str, Any]:
