@@ -21,12 +21,36 @@ class LossUnavailable(Exception):
     """The top-level module returned no loss when the checks called it."""
 
 
+WRAPPERS = (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The module that does the work behind ``torch.compile``'s OptimizedModule
+    (``_orig_mod``) and DDP/DataParallel (``.module``): same parameters, but its own
+    ``forward`` signature (``OptimizedModule.forward(*args, **kwargs)`` names nothing), and
+    probing it never recompiles the graph nor runs collectives."""
+    for _ in range(8):  # compile(DDP(compile(m))) and friends; never loop forever
+        inner = getattr(module, "_orig_mod", None)
+        if not isinstance(inner, torch.nn.Module) and isinstance(module, WRAPPERS):
+            inner = module.module
+        if not isinstance(inner, torch.nn.Module):
+            return module
+        module = inner
+    return module
+
+
 def _param_names(module: torch.nn.Module) -> list[str]:
     try:
-        params = inspect.signature(module.forward).parameters.values()
+        params = inspect.signature(unwrap(module).forward).parameters.values()
     except (TypeError, ValueError):
         return []
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def module_name(module: torch.nn.Module) -> str:
+    """``GPT``, or ``GPT (in OptimizedModule)`` when the script wrapped it."""
+    inner = unwrap(module)
+    return type(inner).__name__ + (f" (in {type(module).__name__})" if inner is not module else "")
 
 
 def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context | None:
@@ -61,7 +85,7 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         # Checks that re-evaluate the loss need the model to return it (HF ``.loss``, nanoGPT's
         # ``(logits, loss)``); when the script computes it outside the call there is none.
         spec=session.spec,
-        model=top,
+        model=unwrap(top),  # probes run the plain module: no recompiles, no collectives
         batch=batch,
         loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
         optimizer=optimizer,
@@ -77,7 +101,7 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
 
 def pinning_sentence(session: Session) -> str:
     pin, top = session.pin, session.modules.top
-    top_name = type(top).__name__ if top is not None else "?"
+    top_name = module_name(top) if top is not None else "?"
     if pin == "off":
         return "not pinned (pin = off): the script trained on its own batches"
     if session.loaders.used and pin in ("auto", "dataloader"):

@@ -66,9 +66,15 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     patcher.on_undo(handle.remove)
 
     orig_call = torch.nn.Module.__call__
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)  # torch < 2.3
 
     @functools.wraps(orig_call)
     def module_call(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if is_compiling():
+            # Inside a graph torch.compile is tracing: the compiled module's own call was
+            # seen outside, eagerly. Tracing our bookkeeping would add guards on it,
+            # recompiles and graph breaks the plain script does not have.
+            return orig_call(self, *args, **kwargs)
         if session.call_depth or session.quiet:
             session.call_depth += 1
             try:

@@ -43,7 +43,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
     log(
         f"overfit-gate harness: input_dependence: running the script again with the inputs of "
-        f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)"
+        f"{type(ctx.model).__name__} zeroed (at most {budget} steps)"
     )
     seed_everything(spec.seed)
     patcher = Patcher()
@@ -70,7 +70,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
         return result(
             NAME,
             "fail",
-            f"with the inputs of {type(real.modules.top).__name__} zeroed the loss still reached the target "
+            f"with the inputs of {type(ctx.model).__name__} zeroed the loss still reached the target "
             f"{fmt(mon.target)} (step {monitor.target_step}; the real run needed {mon.target_step}): the loss does "
             "not depend on the input",
             "the targets or the loss come from something other than the inputs: labels computed from the model's "
