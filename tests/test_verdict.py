@@ -108,3 +108,12 @@ def test_flat_loss_stalls_early() -> None:
 def test_slow_steady_progress_is_not_a_stall() -> None:
     d = feed_all(Monitor(steps=2000, patience=50), decaying(2000, rate=0.997))
     assert d.verdict == "pass"
+
+
+def test_best_counts_the_steps_that_ran_past_the_decision_in_the_same_chunk() -> None:
+    # The chunk read back at a sync can hold steps after the confirming one: they ran, so
+    # the progress line's "best" and the report's "best @ step" must include them.
+    m = Monitor(steps=100, confirm_steps=2)
+    d = m.feed([1.0, 0.5, 0.009, 0.008, 0.005, 0.004])
+    assert d is not None and d.verdict == "pass" and d.step == 3
+    assert m.best == 0.004 and m.best_step == 5

@@ -102,16 +102,20 @@ class Monitor:
     def feed(self, values: list[float]) -> Decision | None:
         """Consume the next losses (step numbers continue from the last call)."""
         for v in values:
-            if self.decision is not None:
-                break
             step = self.seen
             self.seen += 1
+            if self.decision is not None:
+                # Steps that ran past the decision in the same chunk are real: keep the best
+                # true, so the progress line and the report's "best @ step" agree with the losses.
+                if self.best is not None and math.isfinite(v) and v < self.best:
+                    self.best, self.best_step = v, step
+                continue
             if self.first is None and self._start(v) is not None:
-                break
+                continue
             assert self.first is not None and self.target is not None and self.best is not None
             if not math.isfinite(v):
                 self._fail(step, "nonfinite", f"the loss became {v} at step {step} (last finite best {fmt(self.best)})")
-                break
+                continue
             gap = max(self._gap(), 0.0)
             tol = 1e-4 * max(1.0, gap)
             if v < self.floor - tol:
@@ -121,14 +125,14 @@ class Monitor:
                     f"the loss fell to {fmt(v)} at step {step}, below its floor {fmt(self.floor)}: "
                     "it is being pushed the wrong way (a sign error?)",
                 )
-                break
+                continue
             if gap > 0 and v - self.floor > self.divergence_factor * gap:
                 self._fail(
                     step,
                     "diverged",
                     f"the loss diverged to {fmt(v)} at step {step}, over {self.divergence_factor:g}x its first value {fmt(self.first)}",
                 )
-                break
+                continue
             if v < self.best:
                 self.best, self.best_step = v, step
             assert self._improve_ref is not None
@@ -146,12 +150,12 @@ class Monitor:
                         step,
                         "confirmed",
                     )
-                    break
+                    continue
                 continue
             self.run_len = 0
             if step + 1 >= self.budget:
                 self._fail(step, "budget", self._budget_reason())
-                break
+                continue
             if step - self._last_improve_step >= self.patience:
                 self._fail(
                     step,
@@ -159,7 +163,7 @@ class Monitor:
                     f"the loss stopped improving: best {fmt(self.best)} at step {self.best_step}, "
                     f"no progress for {self.patience} steps, target {fmt(self.target)}",
                 )
-                break
+                continue
         return self.decision
 
     def _budget_reason(self) -> str:
