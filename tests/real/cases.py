@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 # Small and fast: the whole suite runs in CI on 2 cores.
-NANOGPT_ARGS = ["--max_iters=1000", "--eval_interval=500", "--log_interval=100", "--learning_rate=3e-3"]
+NANOGPT_ARGS = ["--max_iters=1000", "--eval_interval=500", "--log_interval=100", "--learning_rate=1e-2"]
 
 
 @dataclass(frozen=True)
