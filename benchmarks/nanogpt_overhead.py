@@ -50,7 +50,9 @@ OUR_ARGS = ["--max_iters=1000", "--eval_interval=100000", "--log_interval=100", 
 def prepare(src: Path, work: Path) -> None:
     for name in ("train.py", "model.py", "configurator.py"):
         shutil.copy(src / name, work / name)
-    subprocess.run([sys.executable, str(OURS / "prepare.py"), str(work / "data" / "char")], check=True)
+    subprocess.run(
+        [sys.executable, str(OURS / "prepare.py"), str(work / "data" / "char")], check=True, capture_output=True
+    )
 
 
 def wall(argv: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
