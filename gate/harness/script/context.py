@@ -21,36 +21,12 @@ class LossUnavailable(Exception):
     """The top-level module returned no loss when the checks called it."""
 
 
-WRAPPERS = (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)
-
-
-def unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    """The module that does the work behind ``torch.compile``'s OptimizedModule
-    (``_orig_mod``) and DDP/DataParallel (``.module``): same parameters, but its own
-    ``forward`` signature (``OptimizedModule.forward(*args, **kwargs)`` names nothing), and
-    probing it never recompiles the graph nor runs collectives."""
-    for _ in range(8):  # compile(DDP(compile(m))) and friends; never loop forever
-        inner = getattr(module, "_orig_mod", None)
-        if not isinstance(inner, torch.nn.Module) and isinstance(module, WRAPPERS):
-            inner = module.module
-        if not isinstance(inner, torch.nn.Module):
-            return module
-        module = inner
-    return module
-
-
 def _param_names(module: torch.nn.Module) -> list[str]:
     try:
-        params = inspect.signature(unwrap(module).forward).parameters.values()
+        params = inspect.signature(module.forward).parameters.values()
     except (TypeError, ValueError):
         return []
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-
-
-def module_name(module: torch.nn.Module) -> str:
-    """``GPT``, or ``GPT (in OptimizedModule)`` when the script wrapped it."""
-    inner = unwrap(module)
-    return type(inner).__name__ + (f" (in {type(module).__name__})" if inner is not module else "")
 
 
 def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context | None:
@@ -85,7 +61,7 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         # Checks that re-evaluate the loss need the model to return it (HF ``.loss``, nanoGPT's
         # ``(logits, loss)``); when the script computes it outside the call there is none.
         spec=session.spec,
-        model=unwrap(top),  # probes run the plain module: no recompiles, no collectives
+        model=top,
         batch=batch,
         loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
         optimizer=optimizer,
@@ -100,8 +76,35 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
 
 
 def pinning_sentence(session: Session) -> str:
+    sentence = _pinning(session)
+    if session.manual:
+        sentence += (
+            "; steps counted at each backward: no torch.optim optimizer steps the model "
+            "(hand-written updates such as p.data -= lr * p.grad)"
+        )
+    if session.launch:
+        sentence += f"; {session.launch}"
+    for note in session.workers.notes:
+        sentence += f"; {note}"
+    return sentence
+
+
+def _targets(session: Session) -> str:
+    used, mismatches = session.targets.used, session.modules.mismatches
+    if used:
+        said = f"; the targets given to {', '.join(f'F.{n}' for n in used)} were pinned with them"
+    elif session.modules.returns_loss:
+        said = "; the model computes its loss itself, from these inputs"
+    else:
+        said = "; targets the script computes outside that call and outside torch's loss functions were not pinned"
+    if mismatches:
+        said += f"; {mismatches} training calls with other input shapes (a short last batch) kept their own data"
+    return said
+
+
+def _pinning(session: Session) -> str:
     pin, top = session.pin, session.modules.top
-    top_name = module_name(top) if top is not None else "?"
+    top_name = type(top).__name__ if top is not None else "?"
     if pin == "off":
         return "not pinned (pin = off): the script trained on its own batches"
     if session.loaders.used and pin in ("auto", "dataloader"):
@@ -116,7 +119,7 @@ def pinning_sentence(session: Session) -> str:
         return (
             ("module replay: no DataLoader was used, so the" if pin == "auto" else "module replay (pin = module): the")
             + f" first inputs of the top-level module {top_name} ({describe(named)}) were replayed at every "
-            "training call; tensors the script uses outside that call (targets, say) were not pinned"
+            "training call" + _targets(session)
         )
     if pin == "dataloader":
         return "not pinned: pin = dataloader, but the script iterated no torch DataLoader before its first backward"
