@@ -7,7 +7,7 @@ harness died in."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import torch
@@ -57,7 +57,7 @@ def test_probe_between_forward_and_backward_leaves_the_pending_graph_intact() ->
 
 def test_preserved_gives_the_probe_its_own_buffers() -> None:
     model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
-    original = model[1].running_mean
+    original = cast(torch.Tensor, model[1].running_mean)
     version = original._version
     with preserved(model, torch.device("cpu")):
         model.train()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 import torch
@@ -37,9 +38,10 @@ class Tiny(nn.Module):
 
 def test_unwrap_looks_through_compile_and_data_parallel() -> None:
     m = Tiny()
-    compiled = torch.compile(m, backend="eager")
+    # torch.compile's stubs return a callable; at run time it is an nn.Module (OptimizedModule).
+    compiled = cast(nn.Module, torch.compile(m, backend="eager"))
     assert unwrap(compiled) is m and unwrap(nn.DataParallel(m)) is m and unwrap(m) is m
-    assert unwrap(torch.compile(nn.DataParallel(m), backend="eager")) is m
+    assert unwrap(cast(nn.Module, torch.compile(nn.DataParallel(m), backend="eager"))) is m
     assert _param_names(unwrap(compiled)) == ["idx", "targets"]  # OptimizedModule.forward(*args, **kwargs): none
 
 
@@ -50,7 +52,7 @@ def _train_compiled(steps: int, session: Session | None = None) -> dict[str, int
     counters.clear()
     torch.manual_seed(0)
     plain = Tiny()
-    model = torch.compile(plain, backend="eager")
+    model = cast(nn.Module, torch.compile(plain, backend="eager"))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     idx, tgt = torch.randint(0, 10, (4, 8)), torch.randint(0, 10, (4, 8))
 
