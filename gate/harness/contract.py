@@ -37,6 +37,8 @@ class ErrorKind:
     NO_BACKWARD = "NoBackward"
     NO_OPTIMIZER_STEP = "NoOptimizerStep"
     MODEL_NOT_FOUND = "ModelNotFound"  # optimizers step, but no module is ever called as model(x)
+    # The gate's own instrumentation raised: never reported as the pipeline's error.
+    GATE_INTERNAL = "GateInternalError"
     # Controller side: what the runner left behind could not be read.
     HARNESS_CRASHED = "HarnessCrashed"
     RESULT = "ResultError"
@@ -90,4 +92,4 @@ class ResultRecord(TypedDict, total=False):
     pinning: str | None
     seed: int | None
     config: dict[str, Any]  # stamped by the controller: the resolved config
-    config_changes: list[str]  # stamped by the controller: what a PR changes in the verdict keys
+    config_changes: list[str]  # stamped by the controller: what the PR changed in the gate config
