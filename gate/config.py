@@ -75,6 +75,15 @@ class Config(BaseModel):
         default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
     )
     fail_on_warn: bool = Field(False, description="Treat warnings as failures.")
+    causal_dim: int | None = Field(
+        None,
+        ge=1,
+        description="Time axis of an autoregressive model's output for the `causality` check (overrides the task's "
+        "`causal_dim` and script mode's detection of language models).",
+    )
+    keep_dropout: bool = Field(
+        False, description="Keep dropout on in overfit mode (by default it is turned off, as the overfit recipe says)."
+    )
 
     # Script mode
     pin: Literal["auto", "dataloader", "module", "off"] = Field(

@@ -12,7 +12,10 @@ import torch
 from gate.harness.batch import default_forward, input_keys, to_device
 from gate.harness.checks import ALL_CHECKS
 from gate.harness.checks.base import Check, Context, guard
+from gate.harness.diagnose import likely_cause
+from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LoopOutcome, build_optimizer, train
+from gate.harness.loss_spy import LossSpy
 from gate.harness.spec import Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 from gate.harness.verdict import Monitor
@@ -59,15 +62,16 @@ def active_checks(spec: Spec, mode: str) -> list[Check]:
     return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 
 
-def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: bool) -> tuple[str, str]:
-    """The loss decision, overridden by any failing check (a pass with a broken pipeline is a fail)."""
+def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: bool, cause: str = "") -> tuple[str, str]:
+    """The loss decision, overridden by any failing check (a pass with a broken pipeline is a
+    fail). ``cause``: what the gate saw that likely explains a failing loss."""
     bad = [c for c in checks if c["status"] == "fail" or (fail_on_warn and c["status"] == "warn")]
     if outcome.stopped_by:
         first = next((c for c in bad if c["name"] == outcome.stopped_by), None)
         if first is not None:
             return "fail", f"stopped at step {outcome.steps}: {first['message']}"
     if outcome.decision.verdict != "pass":
-        return "fail", outcome.decision.reason
+        return "fail", outcome.decision.reason + (f"; likely cause: {cause}" if cause else "")
     if bad:
         names = ", ".join(c["name"] for c in bad)
         return "fail", f"the loss reached its target, but {names} failed: {bad[0]['message']}"
@@ -75,6 +79,14 @@ def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: boo
 
 
 def run(spec: Spec, started: float) -> dict[str, Any]:
+    dropout = DropoutSwitch(spec.keep_dropout).install()
+    try:
+        return _run(spec, started, dropout)
+    finally:
+        dropout.remove()
+
+
+def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> dict[str, Any]:
     assert spec.entrypoint
     factory = load_factory(spec.entrypoint)
     device = pick_device(spec.device)
@@ -110,17 +122,27 @@ def run(spec: Spec, started: float) -> dict[str, Any]:
         device=device,
         monitor=monitor,
         mode="task",
-        causal_dim=task.causal_dim,
+        causal_dim=spec.causal_dim if spec.causal_dim is not None else task.causal_dim,
         make_fresh=make_fresh,
     )
+    spy = LossSpy()
+    notes: list[str] = []
+    fixed = spec.loss_floor if spec.loss_floor is not None else task.loss_floor
+    ctx.shared["loss_spy"] = spy
+    ctx.shared["first_step"] = lambda loss: notes.append(spy.settle(monitor, fixed, loss))
     checks = active_checks(spec, "task")
     for c in checks:
         c.before(ctx)
-    outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
+    spy.install()  # after the checks' probes: only the loop's own first loss is recorded
+    try:
+        outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
+    finally:
+        spy.close()
     check_results: list[dict[str, Any]] = []
     for c in checks:
         check_results.extend(c.finish(ctx))
-    verdict, reason = decide(outcome, check_results, spec.fail_on_warn)
+    cause = likely_cause(outcome.decision, check_results, spy, dropout, monitor)
+    verdict, reason = decide(outcome, check_results, spec.fail_on_warn, cause)
     return loss_fields(outcome, monitor) | {
         "verdict": verdict,
         "reason": reason,
@@ -129,6 +151,7 @@ def run(spec: Spec, started: float) -> dict[str, Any]:
         "device": str(device),
         "mode": "task",
         "entrypoint": spec.entrypoint,
+        "notes": [n for n in [*notes, dropout.note] if n],
     }
 
 

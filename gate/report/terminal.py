@@ -27,6 +27,7 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
     lines.append("  " + "   ".join(facts))
     if result.pinning:
         lines.append(f"  batch: {result.pinning}")
+    lines += [f"  note: {n}" for n in result.notes]
     for c in result.checks:
         lines.append(f"  [{MARK[c.status]:>4}] {c.name}: {c.message}")
         if c.hint and c.status in ("fail", "warn"):

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import result
+from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
 from gate.harness.script import command
@@ -106,7 +107,8 @@ def _result(
     checks = _finish_checks(session)
     if spec.enabled(NAME):  # task mode's version needs a fresh model; here the script makes it again
         checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
-    verdict, reason = decide(outcome, checks, spec.fail_on_warn)
+    cause = likely_cause(outcome.decision, checks, session.spy, session.dropout, session.monitor)
+    verdict, reason = decide(outcome, checks, spec.fail_on_warn, cause)
     if not session.stopping and not decided:
         how = (
             "returned"
@@ -128,6 +130,7 @@ def _result(
         "mode": "script",
         "pinning": session.pinning,
         "command": list(spec.command),
+        "notes": [n for n in [*session.notes, session.dropout.note] if n],
     }
 
 

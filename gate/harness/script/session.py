@@ -13,7 +13,9 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import Check, Context
+from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream, overrides
+from gate.harness.loss_spy import LossSpy
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
@@ -30,6 +32,9 @@ class Session:
     def __init__(self, spec: Spec, monitor: Monitor, checks: list[Check], log: Callable[[str], None]) -> None:
         self.spec, self.monitor, self.checks, self.log = spec, monitor, checks, log
         self.loaders = LoaderPins()
+        self.spy = LossSpy()  # installed with the patches: it must see the very first training loss
+        self.dropout = DropoutSwitch(spec.keep_dropout)
+        self.notes: list[str] = []  # for the report: a derived floor, dropout turned off
         self.modules = ModuleTracker()
         self.pin = spec.pin
         self.pinning = ""  # how the batch was pinned, decided at the first backward
@@ -59,11 +64,14 @@ class Session:
     # ---- helpers
     @contextmanager
     def quietly(self) -> Iterator[None]:
+        # The checks' own loss calls are not the script's: the spy does not record them.
         previous, self.quiet = self.quiet, True
+        recording, self.spy.recording = self.spy.recording, False
         try:
             yield
         finally:
             self.quiet = previous
+            self.spy.recording = recording
 
     def _call(self, check: Check, hook: str, *args: Any) -> Any:
         """A check that cannot run in script mode is reported as skipped, not fatal."""
@@ -188,6 +196,9 @@ class Session:
             self._start_checks()
         elif opt is not self.optimizer:
             return
+        if self.step == 0:  # before the monitor sees a loss: it may need the spy's floor
+            note = self.spy.settle(self.monitor, self.spec.loss_floor, float(self._pending_loss), self._step_backwards)
+            self.notes += [note] if note else []
         due = self.stream.add(self._pending_loss)
         self.step += 1
         self._pending_loss = None
