@@ -45,10 +45,9 @@ class CausalSelfAttention(nn.Module):
         att = F.softmax(att, dim=-1)
         att = self.attn_dropout(att)
         y = att @ v
-        if args.bug == "no_transpose":
-            y = y.contiguous().view(B, T, C)
-        else:
-            y = y.transpose(1, 2).contiguous().view(B, T, C)
+        if args.bug != "no_transpose":
+            y = y.transpose(1, 2)
+        y = y.contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
 
@@ -58,7 +57,9 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head, block_size, dropout)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(dropout)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -66,7 +67,9 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, vocab: int, block_size: int, n_embd: int = 48, n_head: int = 4, n_layer: int = 2, dropout: float = 0.0):
+    def __init__(
+        self, vocab: int, block_size: int, n_embd: int = 48, n_head: int = 4, n_layer: int = 2, dropout: float = 0.0
+    ):
         super().__init__()
         self.wte = nn.Embedding(vocab, n_embd)
         self.wpe = nn.Embedding(block_size, n_embd)
@@ -84,7 +87,10 @@ class GPT(nn.Module):
         loss = None
         if targets is not None:
             loss = F.cross_entropy(
-                logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1, label_smoothing=args.label_smoothing
+                logits.view(-1, logits.size(-1)),
+                targets.view(-1),
+                ignore_index=-1,
+                label_smoothing=args.label_smoothing,
             )
         return logits, loss
 

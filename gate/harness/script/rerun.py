@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from gate.harness.checks.base import result
-from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
+from gate.harness.checks.input_dependence import LEAK, NAME, SLOWDOWN, Tracker, covered, leak_message, leak_target
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
@@ -32,7 +32,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     spec = replace(real.spec, steps=budget, sync_every=max(1, min(real.spec.sync_every, 8)))
     monitor = Monitor(
         steps=budget,
-        target_loss=mon.target,
+        target_loss=leak_target(mon),
         floor=mon.floor,
         confirm_steps=1,
         divergence_factor=1e9,
@@ -64,9 +64,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
         return result(
             NAME,
             "fail",
-            f"with the inputs of {type(real.modules.top).__name__} zeroed the loss still reached the target "
-            f"{fmt(mon.target)} (step {monitor.target_step}; the real run needed {mon.target_step}): the loss does "
-            "not depend on the input",
+            leak_message(mon, monitor, f"the inputs of {type(real.modules.top).__name__}"),
             "the targets or the loss come from something other than the inputs: labels computed from the model's "
             "own output, a loss that ignores the prediction, or a forward that ignores its input",
             **data,
@@ -78,7 +76,9 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     return result(
         NAME,
         "pass",
-        f"with the inputs zeroed the loss stayed at {fmt(monitor.best)} (real run: target {fmt(mon.target)} at step "
-        f"{mon.target_step})",
+        f"with the inputs zeroed the loss stayed at {fmt(monitor.best)}, {covered(mon, monitor.best):.0%} of the way "
+        f"to the target {fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way "
+        "or more)",
+        covered=covered(mon, monitor.best),
         **data,
     )

@@ -82,6 +82,9 @@ def _result(
                 "LossNotFound",
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
+        unused = _loss_never_backpropagated(session, started)
+        if unused is not None:
+            return unused
         return _error(
             session,
             started,
@@ -131,6 +134,47 @@ def _result(
         "pinning": session.pinning,
         "command": list(spec.command),
         "notes": [n for n in [*session.notes, session.dropout.note] if n],
+    }
+
+
+LIGHTNING_HINT = (
+    "training_step must return the loss (or a dict with a 'loss' key): when it returns None, Lightning "
+    "skips backward and optimizer.step for that batch without an error (only a warning), so nothing trains"
+)
+
+
+def _lightning(session: Session) -> bool:
+    """A LightningModule was called (checked by class name: the harness never imports lightning)."""
+    return any(
+        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        for m in session.modules.seen()
+        for c in type(m).__mro__
+    )
+
+
+def _loss_never_backpropagated(session: Session, started: float) -> dict[str, Any] | None:
+    """A loss was computed with gradients and optimizer.step() ran, but nothing ever called
+    backward: the silent no-training bug (Lightning's training_step without ``return loss``),
+    not a pipeline error."""
+    if not session.spy.calls or session.unmatched_steps == 0:
+        return None
+    name = session.spy.calls[0].name
+    reason = (
+        f"a loss ({name}) was computed and optimizer.step() ran {session.unmatched_steps} times, but .backward() "
+        "was never called: the model never trains"
+    )
+    hint = LIGHTNING_HINT if _lightning(session) else "call loss.backward() before optimizer.step()"
+    check = result("loss_direction", "fail", reason, hint)
+    return {
+        "verdict": "fail",
+        "reason": reason + (" (Lightning: training_step returned None)" if _lightning(session) else ""),
+        "checks": [check],
+        "steps": 0,
+        "losses": [],
+        "duration_s": round(time.perf_counter() - started, 3),
+        "mode": "script",
+        "pinning": session.pinning or None,
+        "event_kind": "no_backward",
     }
 
 

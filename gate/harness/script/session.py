@@ -23,6 +23,9 @@ from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
 
+NO_BACKWARD_STEPS = 32  # optimizer steps with a loss computed but no backward before the gate stops
+
+
 class StopScript(BaseException):
     """The verdict is known. A BaseException, so the script's own ``except Exception``
     cannot swallow it; caught by the runner at the top."""
@@ -187,6 +190,8 @@ class Session:
             raise StopScript()
         if self._pending_loss is None:
             self.unmatched_steps += 1
+            if self.backwards == 0 and self.spy.calls and self.unmatched_steps >= NO_BACKWARD_STEPS:
+                self._stop()  # a loss is computed but never backpropagated: certain already
             return
         if self.optimizer is None:
             top = self.modules.top
