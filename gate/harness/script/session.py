@@ -22,7 +22,6 @@ from gate.harness.script.pinning import LoaderPins, ModuleTracker
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
-
 NO_BACKWARD_STEPS = 32  # optimizer steps with a loss computed but no backward before the gate stops
 
 
