@@ -44,7 +44,7 @@ images = torch.rand(256, 1, 8, 8) ** 3  # soft pixel intensities, mostly dark
 loader = DataLoader(TensorDataset(images), batch_size=32, shuffle=True)
 model = VAE()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-for epoch in range(1, 200):
+for _epoch in range(1, 200):
     model.train()
     for (data,) in loader:
         optimizer.zero_grad()
