@@ -159,6 +159,7 @@ class InputDependence(Check):
             handle.remove()
         curve = outcome.losses
         data: dict[str, Any] = {"losses": curve, "steps": outcome.steps, "budget": budget, "target": mon.target}
+        data["covered"] = covered(mon, monitor.best)
         if monitor.target_step is not None:
             return [
                 result(
@@ -178,7 +179,6 @@ class InputDependence(Check):
                 "pass",
                 f"with the inputs zeroed the loss stayed at {fmt(best)}, {covered(mon, best):.0%} of the way to the target "
                 f"{fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way or more)",
-                covered=covered(mon, best),
                 **data,
             )
         ]

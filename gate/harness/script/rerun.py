@@ -60,6 +60,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     if not probe.stopping:
         probe.sync()
     data: dict[str, Any] = {"losses": probe.losses, "steps": probe.step, "budget": budget, "target": mon.target}
+    data["covered"] = covered(mon, monitor.best)
     if monitor.target_step is not None:
         return result(
             NAME,
@@ -79,6 +80,5 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
         f"with the inputs zeroed the loss stayed at {fmt(monitor.best)}, {covered(mon, monitor.best):.0%} of the way "
         f"to the target {fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way "
         "or more)",
-        covered=covered(mon, monitor.best),
         **data,
     )
