@@ -6,6 +6,7 @@ failing loss is given."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -160,3 +161,15 @@ def test_leak_threshold_is_relative_to_the_real_gap() -> None:
     # A healthy pipeline without inputs stays near the label entropy.
     assert covered(mon, 0.95 * 1.36) < 0.1 and covered(mon, 0.4 * 1.36) < LEAK
     assert math.isclose(leak_target(mon), 0.0136 + 0.05 * (1.36 - 0.0136))
+
+
+def test_config_keys_reach_the_spec(tmp_path: Path) -> None:
+    from gate.commands.run import build_spec
+    from gate.config import resolve
+    from gate.errors import ConfigError
+
+    cfg = resolve({"command": ["python", "t.py"], "causal_dim": 1, "keep_dropout": True}, {}, tmp_path)
+    spec = build_spec(cfg, tmp_path)
+    assert spec["causal_dim"] == 1 and spec["keep_dropout"] is True
+    with pytest.raises(ConfigError, match="causal-dim"):
+        resolve({"causal_dim": 0}, {}, tmp_path)  # dim 0 is the batch
