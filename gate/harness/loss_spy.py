@@ -103,6 +103,13 @@ def _classes(name: str, logits: torch.Tensor) -> int | None:
     return int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0]) if logits.dim() else None
 
 
+def _outside_compile(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Recording reads values back to the host: keep it out of torch.compile's tracing (one
+    graph break on the first step only; afterwards the wrapper does not reach it)."""
+    disable = getattr(getattr(torch, "compiler", None), "disable", None)
+    return disable(fn) if disable is not None else fn
+
+
 class LossSpy:
     NAMES = CLASSIFICATION + ZERO_FLOOR
 
@@ -137,6 +144,7 @@ class LossSpy:
 
         return spied
 
+    @_outside_compile
     def _record(self, name: str, input: torch.Tensor, target: Any, kw: dict[str, Any], out: Any) -> None:
         if not isinstance(out, torch.Tensor) or out.numel() == 0:
             return
