@@ -66,6 +66,7 @@ def test_hf_all_labels_ignored_says_so(harness: Harness) -> None:  # noqa: F811
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("model", ["gpt2", "bert-mlm"])
 def test_hf_clean_models(harness: Harness, model: str) -> None:  # noqa: F811
     # batch_independence is skipped until its in-place buffer restore stops breaking BERT's
