@@ -173,3 +173,11 @@ def test_config_keys_reach_the_spec(tmp_path: Path) -> None:
     assert spec["causal_dim"] == 1 and spec["keep_dropout"] is True
     with pytest.raises(ConfigError, match="causal-dim"):
         resolve({"causal_dim": 0}, {}, tmp_path)  # dim 0 is the batch
+
+
+def test_summed_class_loss_is_judged_per_target() -> None:
+    logits = torch.zeros(6, 8, requires_grad=True)
+    y = torch.tensor([1, 2, 3, -100, -100, 4])
+    spy = spied(lambda: F.cross_entropy(logits, y, reduction="sum"))  # HF Trainer's num_items_in_batch path
+    call = spy.first_classification()
+    assert call is not None and call.per_target == pytest.approx(math.log(8))

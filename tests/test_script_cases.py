@@ -4,10 +4,12 @@ VAE. Each one-line bug fails on the check that names it; the clean twins pass.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_script_mode import Harness, check, harness  # noqa: F401 - the fixture
+from tests.test_script_mode import LOOP, Harness, check, harness, write  # noqa: F401 - the fixture
 
 CASES = ROOT / "tests" / "script_cases"
 
@@ -89,3 +91,18 @@ def test_vae_soft_target_floor_is_named(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", str(CASES / "vae.py"), steps=40, patience=40)
     assert code == 1
     assert "soft binary targets" in result["reason"] and "below the achievable loss" in result["reason"]
+
+
+def test_loss_at_init_judges_the_first_training_loss(harness: Harness, tmp_path: Path) -> None:  # noqa: F811
+    # An eval pass under no_grad before training (as nanoGPT's estimate_loss does) is not the
+    # training loss; the spy is in place before the first training loss (issue 13 item 10:
+    # it used to see the second step's loss and warn "labels leaking" on ResNet-18).
+    body = (
+        "    if step == 0:\n        with torch.no_grad():\n            nn.functional.cross_entropy(model(x) * 50, y)\n"
+    )
+    body += "    loss.backward()"
+    script = write(tmp_path, "t.py", LOOP.format(steps=2000, body=body))
+    code, result = harness("python", script, skip_checks=["input_dependence"])
+    assert code == 0, result["reason"]
+    init = check(result, "loss_at_init")
+    assert init["status"] == "pass" and init["data"]["initial_loss"] == pytest.approx(result["initial_loss"], rel=1e-6)

@@ -38,6 +38,7 @@ class LossCall:
     all_ignored: int | None = None  # the ignore_index every target equals
     target: torch.Tensor | None = None  # integer class targets (detached)
     reduction: str = "mean"
+    per_target: float | None = None  # a summed class loss divided by its non-ignored targets
 
 
 def _entropy(p: torch.Tensor) -> torch.Tensor:
@@ -148,30 +149,38 @@ class LossSpy:
     def _record(self, name: str, input: torch.Tensor, target: Any, kw: dict[str, Any], out: Any) -> None:
         if not isinstance(out, torch.Tensor) or out.numel() == 0:
             return
+        per_target: float | None = None
         floor, why = _floor(name, input, target, kw)
         ignored = None
+        reduction = str(kw.get("reduction", "mean"))
+        value = float(out.detach().float().mean())
         int_target = isinstance(target, torch.Tensor) and not target.is_floating_point()
         if name in ("cross_entropy", "nll_loss") and int_target:
             index = int(kw.get("ignore_index", -100))
-            if target.numel() and bool((target == index).all()):
+            kept = int((target != index).sum())
+            if target.numel() and kept == 0:
                 ignored = index
+            if reduction == "sum" and kept:  # HF's Trainer sums and divides by the token count itself
+                per_target = value / kept
         self.calls.append(
             LossCall(
                 name,
-                float(out.detach().float().mean()),
+                value,
                 _classes(name, input),
                 floor,
                 why,
                 ignored,
                 target.detach() if int_target else None,
-                str(kw.get("reduction", "mean")),
+                reduction,
+                per_target,
             )
         )
 
     # ---- what the gate reads
     def first_classification(self) -> LossCall | None:
-        """The first cross-entropy-like call averaged per element (a sum has no log(C) reference)."""
-        return next((c for c in self.calls if c.classes is not None and c.classes >= 2 and c.reduction != "sum"), None)
+        """The first cross-entropy-like call with a per-target value (a plain sum has no log(C) reference)."""
+        usable = [c for c in self.calls if c.reduction != "sum" or c.per_target is not None]
+        return next((c for c in usable if c.classes is not None and c.classes >= 2), None)
 
     def all_ignored(self) -> LossCall | None:
         return next((c for c in self.calls if c.all_ignored is not None), None)

@@ -37,7 +37,8 @@ class LossAtInit(Check):
                     initial_loss=first,
                 )
             ]
-        fn, classes, value = call.name, call.classes or 2, call.value
+        fn, classes = call.name, call.classes or 2
+        value = call.per_target if call.per_target is not None else call.value
         expected = math.log(classes)
         data: dict[str, Any] = {"initial_loss": value, "expected": expected, "classes": classes, "loss_fn": fn}
         ratio = value / expected
