@@ -167,9 +167,18 @@ def test_fail_stops_early(harness: Harness) -> None:
 
 
 def test_no_backward_is_an_error(harness: Harness, tmp_path: Path) -> None:
-    code, result = harness("python", write(tmp_path, "t.py", LOOP.format(steps=5, body="    pass")))
+    script = "import torch\nmodel = torch.nn.Linear(4, 2)\nfor _ in range(5):\n    model(torch.randn(3, 4))\n"
+    code, result = harness("python", write(tmp_path, "t.py", script))
     assert code == 3 and result["error"]["type"] == "NoBackward"
-    assert "never called .backward()" in result["reason"] and "optimizer.step() ran 5 times" in result["reason"]
+    assert "never called .backward()" in result["reason"] and "optimizer.step() ran 0 times" in result["reason"]
+
+
+def test_loss_stepped_without_backward_is_a_fail(harness: Harness, tmp_path: Path) -> None:
+    # A loss computed with gradients, optimizer.step() called, backward forgotten: nothing
+    # trains. A silent bug (Lightning's training_step without `return loss`), not an error.
+    code, result = harness("python", write(tmp_path, "t.py", LOOP.format(steps=5, body="    pass")))
+    assert code == 1 and result["verdict"] == "fail"
+    assert "optimizer.step() ran 5 times, but .backward() was never called" in result["reason"]
 
 
 def test_crash_is_an_error_with_traceback(harness: Harness, tmp_path: Path) -> None:
