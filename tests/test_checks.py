@@ -15,6 +15,7 @@ from gate.harness import run_task
 from gate.harness.checks import ALL_CHECKS, Check, Context
 from gate.harness.checks._util import preserved
 from gate.harness.checks.input_dependence import LEAK, InputDependence
+from gate.harness.contract import CheckRecord
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 from tests.conftest import ROOT
@@ -25,7 +26,7 @@ torch.set_num_threads(1)
 def run(entry: str, **spec: Any) -> dict[str, Any]:
     path = entry if entry.startswith("examples/") else f"tests/zoo/{entry}.py"
     spec.setdefault("steps", 300)
-    return run_task.run(Spec(entrypoint=f"{ROOT / path}:make_task", device="cpu", **spec), time.perf_counter())
+    return {**run_task.run(Spec(entrypoint=f"{ROOT / path}:make_task", device="cpu", **spec), time.perf_counter())}
 
 
 def by_name(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -144,7 +145,7 @@ class ExplodingPerStep(Check):
         if step == 3:
             raise ValueError("bad shape")
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         raise AssertionError("never reached: the guard stops calling a crashed check")
 
 
@@ -163,16 +164,18 @@ def test_a_crashing_check_is_a_warning_not_a_crash(monkeypatch: pytest.MonkeyPat
 
 
 def test_preserved_restores_modes_buffers_and_rng() -> None:
-    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout(0.5))
+    bn = torch.nn.BatchNorm1d(4)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), bn, torch.nn.Dropout(0.5))
     model.train()
-    stats = model[1].running_mean.clone()
+    assert bn.running_mean is not None
+    stats = bn.running_mean.clone()
     state = torch.random.get_rng_state()
     with preserved(model, torch.device("cpu")):
         model.eval()
-        model[1].train()
+        bn.train()
         model(torch.randn(8, 4) * 5 + 3)  # updates running stats, draws random numbers
     assert all(m.training for m in model.modules())
-    assert torch.equal(model[1].running_mean, stats)
+    assert torch.equal(bn.running_mean, stats)
     assert torch.equal(torch.random.get_rng_state(), state)
 
 

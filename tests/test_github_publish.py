@@ -14,7 +14,7 @@ from fakegithub.actions import RUN_ID, actions_env, event, serving
 
 import gate.github.client
 from gate.cli import main as cli
-from gate.github.checks import conclusion
+from gate.github.check_runs import conclusion
 from gate.github.comments import marker
 from gate.github.publish import CONTEXT_FILE
 from gate.result import Result
@@ -257,8 +257,8 @@ def test_conclusions(verdict: str, error: str | None, expected: str) -> None:
 # ---- verify ------------------------------------------------------------------------------
 
 
-def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = cli(["verify", "--sha", sha], env)
+def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    code = cli(["verify", "--sha", sha, *extra], env)
     captured = capsys.readouterr()
     assert TOKEN not in captured.out + captured.err
     return code, captured.out + captured.err

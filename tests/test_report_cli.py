@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gate.report.plot import SIZE_PX, render_png
 from tests.conftest import ROOT
 from tests.test_report import diverged, errored, nan_fail, passing, with_baseline
@@ -80,6 +82,7 @@ def test_report_without_result_is_an_error_with_a_hint(tmp_path: Path) -> None:
     assert "no result.json in" in proc.stderr and "hint:" in proc.stderr
 
 
+@pytest.mark.slow
 def test_run_in_actions_groups_log_and_publishes_locally(tmp_path: Path) -> None:
     summary, output, out = tmp_path / "summary.md", tmp_path / "output.txt", tmp_path / "report"
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}
@@ -125,5 +128,5 @@ def test_report_redraws_the_png_only_when_it_is_stale(tmp_path: Path) -> None:
     assert not is_current(png, changed)
     assert report() == "True" and is_current(png, changed)  # stale: redrawn
     png.write_bytes(b"not a png")
-    write_reports(changed, tmp_path, {})
+    write_reports(changed, tmp_path)
     assert png_size(png) == SIZE_PX  # a corrupt file is never mistaken for a current one

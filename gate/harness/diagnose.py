@@ -5,8 +5,7 @@ verdict's reason, so a fail on budget says more than "did not reach the target".
 
 from __future__ import annotations
 
-from typing import Any
-
+from gate.harness.contract import CheckRecord
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loss_spy import LossSpy
 from gate.harness.verdict import Decision, Monitor, fmt
@@ -24,7 +23,7 @@ def all_ignored(spy: LossSpy | None) -> str:
 
 
 def likely_cause(
-    decision: Decision, checks: list[dict[str, Any]], spy: LossSpy | None, dropout: DropoutSwitch, monitor: Monitor
+    decision: Decision, checks: list[CheckRecord], spy: LossSpy | None, dropout: DropoutSwitch, monitor: Monitor
 ) -> str:
     if decision.verdict == "pass":
         return ""

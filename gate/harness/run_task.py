@@ -12,11 +12,12 @@ import torch
 from gate.harness.batch import default_forward, input_keys, to_device
 from gate.harness.checks import ALL_CHECKS
 from gate.harness.checks.base import Check, Context, guard
+from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LoopOutcome, build_optimizer, train
 from gate.harness.loss_spy import LossSpy
-from gate.harness.spec import Spec
+from gate.harness.spec import Mode, Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 from gate.harness.verdict import Monitor
 
@@ -57,12 +58,12 @@ def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
     )
 
 
-def active_checks(spec: Spec, mode: str) -> list[Check]:
+def active_checks(spec: Spec, mode: Mode) -> list[Check]:
     # guard(): a check that crashes on an odd model reports a warning, never crashes the gate
     return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 
 
-def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: bool, cause: str = "") -> tuple[str, str]:
+def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool, cause: str = "") -> tuple[Verdict, str]:
     """The loss decision, overridden by any failing check (a pass with a broken pipeline is a
     fail). ``cause``: what the gate saw that likely explains a failing loss."""
     bad = [c for c in checks if c["status"] == "fail" or (fail_on_warn and c["status"] == "warn")]
@@ -78,7 +79,7 @@ def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: boo
     return "pass", outcome.decision.reason
 
 
-def run(spec: Spec, started: float) -> dict[str, Any]:
+def run(spec: Spec, started: float) -> ResultRecord:
     dropout = DropoutSwitch(spec.keep_dropout).install()
     try:
         return _run(spec, started, dropout)
@@ -86,7 +87,7 @@ def run(spec: Spec, started: float) -> dict[str, Any]:
         dropout.remove()
 
 
-def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> dict[str, Any]:
+def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> ResultRecord:
     assert spec.entrypoint
     factory = load_factory(spec.entrypoint)
     device = pick_device(spec.device)
@@ -138,12 +139,13 @@ def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> dict[str, Any]:
         outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
     finally:
         spy.close()
-    check_results: list[dict[str, Any]] = []
+    check_results: list[CheckRecord] = []
     for c in checks:
         check_results.extend(c.finish(ctx))
     cause = likely_cause(outcome.decision, check_results, spy, dropout, monitor)
     verdict, reason = decide(outcome, check_results, spec.fail_on_warn, cause)
-    return loss_fields(outcome, monitor) | {
+    return {
+        **loss_fields(outcome, monitor),
         "verdict": verdict,
         "reason": reason,
         "checks": check_results,
@@ -155,7 +157,7 @@ def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> dict[str, Any]:
     }
 
 
-def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> dict[str, Any]:
+def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> ResultRecord:
     finite = [v for v in outcome.losses if v is not None]
     return {
         "steps": outcome.steps,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from gate.harness.verdict import fmt
 from gate.report.mermaid import xychart
 from gate.report.plot import baseline_losses
-from gate.report.series import first_nonfinite, fmt_num, sparkline
+from gate.report.series import first_nonfinite, sparkline
+from gate.report.untrusted import inline, strip_invisible
 from gate.result import CheckResult, Result
 
 GITHUB_LIMIT = 65535
@@ -55,9 +57,10 @@ def render_markdown(result: Result, *, max_chars: int = GITHUB_LIMIT, image_url:
 
 
 def _render(result: Result, d: Detail, image_url: str | None) -> str:
-    parts = [_headline(result), _esc(_clip(_sentence(result.reason), d.reason))]
+    parts = [_headline(result), inline(_clip(_sentence(result.reason), d.reason), starts_block=True)]
     if result.error is not None:
         parts.append(f"**Error:** {_code(result.error.type, 200)}: {_esc(_clip(result.error.message, d.cell))}")
+    parts.append(_config_changes(result.config_changes, d))
     parts.append(_checks(result.checks, d))
     parts.append(_curve(result, d, image_url))
     parts.append(_facts(result))
@@ -66,6 +69,19 @@ def _render(result: Result, d: Detail, image_url: str | None) -> str:
     if result.config:
         parts.append(_config(result.config, d.config))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _config_changes(changes: list[str], d: Detail) -> str:
+    """Reviewers must see a PR that edits its own gate (docs/security.md, config-source)."""
+    if not changes:
+        return ""
+    shown = changes if d.rows is None else changes[: d.rows]
+    more = f"\n- … and {len(changes) - len(shown)} more" if len(changes) > len(shown) else ""
+    lines = "\n".join(f"- {inline(_clip(c, d.cell), starts_block=True)}" for c in shown)
+    return (
+        "⚠️ **This pull request changes the gate's config:** this run used the base branch's values; "
+        f"the new ones apply once it is merged.\n\n{lines}{more}"
+    )
 
 
 def _headline(result: Result) -> str:
@@ -107,16 +123,15 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
     if chart:
         out.append("```mermaid\n" + chart + "\n```")
     facts = [
-        f"first **{fmt_num(result.initial_loss)}**",
-        f"best **{fmt_num(result.best_loss)}**"
-        + (f" @ step {result.best_step}" if result.best_step is not None else ""),
-        f"final **{fmt_num(result.final_loss)}**",
+        f"first **{fmt(result.initial_loss)}**",
+        f"best **{fmt(result.best_loss)}**" + (f" @ step {result.best_step}" if result.best_step is not None else ""),
+        f"final **{fmt(result.final_loss)}**",
     ]
     if result.target is not None:
         reached = f", reached @ step {result.target_step}" if result.target_step is not None else ", not reached"
-        facts.append(f"target {fmt_num(result.target)}{reached}")
+        facts.append(f"target {fmt(result.target)}{reached}")
     if result.floor:
-        facts.append(f"floor {fmt_num(result.floor)}")
+        facts.append(f"floor {fmt(result.floor)}")
     bad = first_nonfinite(losses)
     if bad is not None:
         facts.append(f"**non-finite from step {bad}**")
@@ -125,7 +140,7 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
         note = " (the chart's second line)" if chart and chart.count("line [") == 2 else ""
         out.append(
             f"Inputs replaced (`input_dependence`){note}: `{sparkline(base)}` "
-            f"first {fmt_num(base[0])} · final {fmt_num(base[-1])}"
+            f"first {fmt(base[0])} · final {fmt(base[-1])}"
         )
     return "\n\n".join(out)
 
@@ -191,7 +206,9 @@ def _config(config: dict[str, object], limit: int) -> str:
 
 
 def _fence(text: str, lang: str) -> str:
-    # A fence longer than any backtick run inside, so a traceback can never close it early.
+    # A fence longer than any backtick run inside, so a traceback can never close it early;
+    # bidi and zero-width characters removed, so the code shown is the code that ran.
+    text = strip_invisible(text)
     longest = max((len(run) for run in text.split("\n") for run in _ticks(run)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{lang}\n{text}\n{fence}"
@@ -213,8 +230,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _esc(text: str) -> str:
-    # GitHub drops unknown HTML tags, and "<module>" in a message would vanish.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Untrusted (the code under test, or a fork's report folder): one inert line, HTML escaped
+    # (GitHub drops unknown tags: "<module>" would vanish), no mention, link or fake heading.
+    return inline(text)
 
 
 def _cell(text: str, limit: int) -> str:
@@ -226,7 +244,7 @@ def _cell(text: str, limit: int) -> str:
 def _code(text: str, limit: int, table: bool = False) -> str:
     """Inline code: entities are not decoded inside it, so no HTML escaping; a backtick
     inside needs a longer delimiter; a pipe still needs escaping inside a table."""
-    flat = _clip(" ".join(text.split()), limit)
+    flat = _clip(" ".join(strip_invisible(text).split()), limit)
     if table:
         flat = flat.replace("|", "\\|")
     ticks = "`" * (max((len(r) for r in _ticks(flat)), default=0) + 1)

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 from gate.harness.loss_spy import LossSpy
 from gate.harness.verdict import fmt
 
@@ -20,7 +21,7 @@ HIGH, LOW = 1.5, 0.5  # warn outside [LOW, HIGH] x log(C)
 class LossAtInit(Check):
     name = NAME
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         # The run's loss spy (installed before the first training loss, in both modes) saw
         # the first classification loss call of step 0.
         spy = ctx.shared.get("loss_spy")

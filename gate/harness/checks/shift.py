@@ -6,11 +6,10 @@ further ahead than the model is built for ("labels shifted twice": an HF causal 
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from gate.harness.checks.base import result
+from gate.harness.contract import CheckRecord
 
 LAGS = range(-3, 4)
 MATCH = 0.9  # fraction of valid targets that must match at the best lag
@@ -51,7 +50,7 @@ def best_lag(target: torch.Tensor, tokens: torch.Tensor) -> int | None:
     return ranked[0] if second <= CLEAR else None
 
 
-def verdict(name: str, lag: int, share: float | None, source: str) -> dict[str, Any] | None:
+def verdict(name: str, lag: int, share: float | None, source: str) -> CheckRecord | None:
     """A failing result for a wrong lag, None for the right one (-1)."""
     of = f" ({share:.0%} of targets)" if share is not None else ""
     if lag == -1:

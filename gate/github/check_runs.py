@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.github.client import GitHubClient
+from gate.harness.contract import ErrorKind
 from gate.report.locate import check_location, source_file
 from gate.result import Result
 
@@ -34,7 +35,7 @@ def conclusion(result: Result) -> str:
     if result.verdict == "pass":
         return "success"
     if result.verdict == "error" and result.error is not None:
-        return {"Cancelled": "cancelled", "Timeout": "timed_out"}.get(result.error.type, "failure")
+        return {ErrorKind.CANCELLED: "cancelled", ErrorKind.TIMEOUT: "timed_out"}.get(result.error.type, "failure")
     return "failure"
 
 
@@ -106,12 +107,3 @@ def complete(
     for start in range(MAX_ANNOTATIONS, len(notes), MAX_ANNOTATIONS):
         # Each update appends its annotations to those already on the run.
         client.patch(path, {"output": {**output, "annotations": notes[start : start + MAX_ANNOTATIONS]}})
-
-
-def create_completed(
-    client: GitHubClient, repo: str, name: str, head_sha: str, result: Result, summary: str, details_url: str | None
-) -> CheckRun:
-    """``publish`` after the fact: one create (completed) plus annotation batches."""
-    run = create(client, repo, name, head_sha, details_url)
-    complete(client, repo, run.id, result, summary, details_url)
-    return run
