@@ -181,3 +181,32 @@ def test_summed_class_loss_is_judged_per_target() -> None:
     spy = spied(lambda: F.cross_entropy(logits, y, reduction="sum"))  # HF Trainer's num_items_in_batch path
     call = spy.first_classification()
     assert call is not None and call.per_target == pytest.approx(math.log(8))
+
+
+TASK = """
+import torch
+from torch import nn
+def make_task():
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 20), torch.randint(0, 10, (32,))
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 10))
+    loss = nn.CrossEntropyLoss(label_smoothing=0.1)
+    return {"model": model, "batch": (x, y), "loss": lambda m, b: loss(m(b[0]), b[1]),
+            "optimizer": lambda p: torch.optim.Adam(p, lr=3e-3)}
+"""
+
+
+def test_task_mode_derives_the_smoothing_floor_and_turns_dropout_off(tmp_path: Path) -> None:
+    import json
+
+    from gate.harness.__main__ import main
+
+    (tmp_path / "t.py").write_text(TASK)
+    spec = {"mode": "task", "entrypoint": f"{tmp_path / 't.py'}:make_task", "out": str(tmp_path / "out")}
+    (tmp_path / "spec.json").write_text(json.dumps(spec | {"skip_checks": ["input_dependence"]}))
+    assert main(["--spec", str(tmp_path / "spec.json")]) == 0
+    r = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert r["floor"] == pytest.approx(0.5003, abs=1e-4) and r["target"] > r["floor"]
+    assert any("label_smoothing=0.1 over 10 classes" in n for n in r["notes"])
+    assert any("dropout was turned off" in n and "0.3" in n for n in r["notes"])
+    assert F.dropout.__module__ == "torch.nn.functional"  # the switch is off again

@@ -126,11 +126,7 @@ def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> ResultRecord:
         causal_dim=spec.causal_dim if spec.causal_dim is not None else task.causal_dim,
         make_fresh=make_fresh,
     )
-    spy = LossSpy()
-    notes: list[str] = []
-    fixed = spec.loss_floor if spec.loss_floor is not None else task.loss_floor
-    ctx.shared["loss_spy"] = spy
-    ctx.shared["first_step"] = lambda loss: notes.append(spy.settle(monitor, fixed, loss))
+    spy, notes = _loss_spy(ctx, spec.loss_floor if spec.loss_floor is not None else task.loss_floor)
     checks = active_checks(spec, "task")
     for c in checks:
         c.before(ctx)
@@ -155,6 +151,15 @@ def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> ResultRecord:
         "entrypoint": spec.entrypoint,
         "notes": [n for n in [*notes, dropout.note] if n],
     }
+
+
+def _loss_spy(ctx: Context, fixed_floor: float | None) -> tuple[LossSpy, list[str]]:
+    """The spy the loop's first step settles (a derived floor for the monitor, a report note);
+    loss_at_init and finite read what it saw from ``ctx.shared``."""
+    spy, notes = LossSpy(), []
+    ctx.shared["loss_spy"] = spy
+    ctx.shared["first_step"] = lambda loss: notes.append(spy.settle(ctx.monitor, fixed_floor, loss))
+    return spy, notes
 
 
 def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> ResultRecord:
