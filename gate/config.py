@@ -116,6 +116,10 @@ class Config(BaseModel):
         _SPEC.keep_dropout,
         description="Keep dropout on in overfit mode (by default it is turned off, as the overfit recipe says).",
     )
+    samples_dependent: bool = Field(
+        _SPEC.samples_dependent,
+        description="The samples of a batch depend on each other by design (graph nodes, set models): skip `batch_independence`.",
+    )
 
     # Script mode
     pin: Pin = Field(_SPEC.pin, description="Script mode: how to pin the batch.")

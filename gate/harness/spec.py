@@ -52,6 +52,7 @@ class Spec:
     causal_dim: int | None = None  # overrides the task's causal_dim and script mode's detection
     keep_dropout: bool = False
     pin: Pin = "auto"
+    samples_dependent: bool = False
     name: str = "overfit-gate"
 
     @classmethod
