@@ -118,16 +118,21 @@ class LossSpy:
         self.calls: list[LossCall] = []
         self.recording = True
         self._originals: dict[str, Callable[..., torch.Tensor]] = {}
+        self._wrappers: dict[str, Callable[..., torch.Tensor]] = {}
 
     def install(self) -> LossSpy:
         self._originals = {n: getattr(F, n) for n in self.NAMES}
-        for n, fn in self._originals.items():
-            setattr(F, n, self._wrap(n, fn))
+        self._wrappers = {n: self._wrap(n, fn) for n, fn in self._originals.items()}
+        for n, fn in self._wrappers.items():
+            setattr(F, n, fn)
         return self
 
     def remove(self) -> None:
+        """Unwrap, except where a later patch (script mode's target pinning) wraps the spy: the
+        spy stays in that chain, passing straight through, and the Patcher unwinds the rest."""
         for n, fn in self._originals.items():
-            setattr(F, n, fn)
+            if getattr(F, n) is self._wrappers.get(n):
+                setattr(F, n, fn)
         self._originals = {}
 
     def close(self) -> None:
