@@ -113,6 +113,16 @@ class Config(BaseModel):
         default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
     )
     fail_on_warn: bool = Field(_SPEC.fail_on_warn, description="Treat warnings as failures.")
+    causal_dim: int | None = Field(
+        None,
+        ge=1,
+        description="Time axis of an autoregressive model's output for the `causality` check (overrides the task's "
+        "`causal_dim` and script mode's detection of language models).",
+    )
+    keep_dropout: bool = Field(
+        _SPEC.keep_dropout,
+        description="Keep dropout on in overfit mode (by default it is turned off, as the overfit recipe says).",
+    )
     samples_dependent: bool = Field(
         _SPEC.samples_dependent,
         description="The samples of a batch depend on each other by design (graph nodes, set models): skip `batch_independence`.",

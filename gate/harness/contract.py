@@ -90,6 +90,7 @@ class ResultRecord(TypedDict, total=False):
     entrypoint: str | None
     command: list[str] | None
     pinning: str | None
+    notes: list[str]  # what the gate changed or derived for the run (dropout off, a loss floor)
     seed: int | None
     config: dict[str, Any]  # stamped by the controller: the resolved config
     config_changes: list[str]  # stamped by the controller: what the PR changed in the gate config

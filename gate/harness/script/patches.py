@@ -43,7 +43,11 @@ class Patcher:
 
 
 def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
-    """Backward, optimizer construction and step, module calls; DataLoaders when pinning them."""
+    """Backward, optimizer construction and step, module calls; DataLoaders when pinning them;
+    the loss spy and the dropout switch, before the script computes its first loss."""
+    session.spy.install()
+    patcher.on_undo(session.spy.remove)
+    session.dropout.install(patcher.replace)
     orig_tensor_backward = torch.Tensor.backward
     orig_autograd_backward = torch.autograd.backward
 

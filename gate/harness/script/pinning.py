@@ -218,6 +218,10 @@ class ModuleTracker:
         self._returns_loss.clear()
         return self.top
 
+    def seen(self) -> list[torch.nn.Module]:
+        """The candidate top-level modules called so far (before the first backward chose one)."""
+        return [c[0] for c in self._candidates.values()] + ([self.top] if self.top is not None else [])
+
     def take_calls(self) -> int:
         calls, self.top_calls = self.top_calls, 0
         return calls

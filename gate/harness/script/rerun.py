@@ -12,7 +12,7 @@ from typing import Any
 
 from gate.harness import phase
 from gate.harness.checks.base import result
-from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
+from gate.harness.checks.input_dependence import LEAK, NAME, SLOWDOWN, Tracker, covered, leak_message, leak_target
 from gate.harness.contract import CheckRecord
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
@@ -34,7 +34,7 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     spec = replace(real.spec, steps=budget, sync_every=max(1, min(real.spec.sync_every, 8)))
     monitor = Monitor(
         steps=budget,
-        target_loss=mon.target,
+        target_loss=leak_target(mon),
         floor=mon.floor,
         confirm_steps=1,
         divergence_factor=1e9,
@@ -68,13 +68,12 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     if not probe.stopping:
         probe.sync()
     data: dict[str, Any] = {"losses": probe.losses, "steps": probe.step, "budget": budget, "target": mon.target}
+    data["covered"] = covered(mon, monitor.best)
     if monitor.target_step is not None:
         return result(
             NAME,
             "fail",
-            f"with the inputs of {type(ctx.model).__name__} zeroed the loss still reached the target "
-            f"{fmt(mon.target)} (step {monitor.target_step}; the real run needed {mon.target_step}): the loss does "
-            "not depend on the input",
+            leak_message(mon, monitor, f"the inputs of {type(ctx.model).__name__}"),
             "the targets or the loss come from something other than the inputs: labels computed from the model's "
             "own output, a loss that ignores the prediction, or a forward that ignores its input",
             **data,
@@ -86,7 +85,8 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     return result(
         NAME,
         "pass",
-        f"with the inputs zeroed the loss stayed at {fmt(monitor.best)} (real run: target {fmt(mon.target)} at step "
-        f"{mon.target_step})",
+        f"with the inputs zeroed the loss stayed at {fmt(monitor.best)}, {covered(mon, monitor.best):.0%} of the way "
+        f"to the target {fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way "
+        "or more)",
         **data,
     )

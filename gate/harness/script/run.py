@@ -11,6 +11,7 @@ import torch
 from gate.harness import output
 from gate.harness.checks.base import result
 from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
+from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
@@ -156,6 +157,9 @@ def _result(
                 ErrorKind.LOSS_NOT_FOUND,
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
+        unused = _loss_never_backpropagated(session, started)
+        if unused is not None:
+            return unused
         children = session.workers.children
         elsewhere = (
             f"; it started {children} other process(es) (subprocess / multiprocessing), and training that runs "
@@ -192,7 +196,8 @@ def _result(
     checks = _finish_checks(session)
     if spec.enabled(NAME):  # task mode's version needs a fresh model; here the script makes it again
         checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
-    verdict, reason = decide(outcome, checks, spec.fail_on_warn)
+    cause = likely_cause(outcome.decision, checks, session.spy, session.dropout, session.monitor)
+    verdict, reason = decide(outcome, checks, spec.fail_on_warn, cause)
     if not session.stopping and not decided:
         how = (
             "returned"
@@ -217,6 +222,48 @@ def _result(
         "mode": "script",
         "pinning": session.pinning,
         "command": list(spec.command),
+        "notes": [n for n in [*session.notes, session.dropout.note] if n],
+    }
+
+
+LIGHTNING_HINT = (
+    "training_step must return the loss (or a dict with a 'loss' key): when it returns None, Lightning "
+    "skips backward and optimizer.step for that batch without an error (only a warning), so nothing trains"
+)
+
+
+def _lightning(session: Session) -> bool:
+    """A LightningModule was called (checked by class name: the harness never imports lightning)."""
+    return any(
+        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        for m in session.modules.seen()
+        for c in type(m).__mro__
+    )
+
+
+def _loss_never_backpropagated(session: Session, started: float) -> ResultRecord | None:
+    """A loss was computed with gradients and optimizer.step() ran, but nothing ever called
+    backward: the silent no-training bug (Lightning's training_step without ``return loss``),
+    not a pipeline error."""
+    if not session.spy.calls or session.unmatched_steps == 0:
+        return None
+    name = session.spy.calls[0].name
+    reason = (
+        f"a loss ({name}) was computed and optimizer.step() ran {session.unmatched_steps} times, but .backward() "
+        "was never called: the model never trains"
+    )
+    hint = LIGHTNING_HINT if _lightning(session) else "call loss.backward() before optimizer.step()"
+    check = result("loss_direction", "fail", reason, hint)
+    return {
+        "verdict": "fail",
+        "reason": reason + (" (Lightning: training_step returned None)" if _lightning(session) else ""),
+        "checks": [check],
+        "steps": 0,
+        "losses": [],
+        "duration_s": round(time.perf_counter() - started, 3),
+        "mode": "script",
+        "pinning": session.pinning or None,
+        "event_kind": "no_backward",
     }
 
 

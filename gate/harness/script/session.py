@@ -13,7 +13,9 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import Check, Context
+from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream, overrides
+from gate.harness.loss_spy import LossSpy
 from gate.harness.script.applicability import Applicability
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
@@ -22,6 +24,8 @@ from gate.harness.script.targets import TargetPins
 from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
+
+NO_BACKWARD_STEPS = 32  # optimizer steps with a loss computed but no backward before the gate stops
 
 
 class StopScript(BaseException):
@@ -39,6 +43,9 @@ class Session:
     def __init__(self, spec: Spec, monitor: Monitor, checks: list[Check], log: Callable[[str], None]) -> None:
         self.spec, self.monitor, self.checks, self.log = spec, monitor, checks, log
         self.loaders = LoaderPins()
+        self.spy = LossSpy()  # installed with the patches: it must see the very first training loss
+        self.dropout = DropoutSwitch(spec.keep_dropout)
+        self.notes: list[str] = []  # for the report: a derived floor, dropout turned off
         self.modules = ModuleTracker()
         self.targets = TargetPins()
         self.fit = Applicability()
@@ -82,11 +89,14 @@ class Session:
     # ---- helpers
     @contextmanager
     def quietly(self) -> Iterator[None]:
+        # The checks' own loss calls are not the script's: the spy does not record them.
         previous, self.quiet = self.quiet, True
+        recording, self.spy.recording = self.spy.recording, False
         try:
             yield
         finally:
             self.quiet = previous
+            self.spy.recording = recording
 
     def _call(self, check: Check, hook: str, *args: Any) -> Any:
         """A check that cannot run in script mode is reported as skipped, not fatal."""
@@ -250,6 +260,8 @@ class Session:
         self.fit.stepped(id(opt), self._pending_loss is not None)
         if self._pending_loss is None:
             self.unmatched_steps += 1
+            if self.backwards == 0 and self.spy.calls and self.unmatched_steps >= NO_BACKWARD_STEPS:
+                self._stop()  # a loss is computed but never backpropagated: certain already
             return
         self._stepped.add(id(opt))
         if (
@@ -287,6 +299,9 @@ class Session:
     def _commit(self, opt: torch.optim.Optimizer | None) -> None:
         """One training step of the model is complete: record its loss (no host sync)."""
         assert self._pending_loss is not None
+        if self.step == 0:  # before the monitor sees a loss: it may need the spy's floor
+            note = self.spy.settle(self.monitor, self.spec.loss_floor, float(self._pending_loss), self._step_backwards)
+            self.notes += [note] if note else []
         due = self.stream.add(self._pending_loss)
         self.step += 1
         self._pending_loss = None
