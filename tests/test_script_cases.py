@@ -71,9 +71,7 @@ def test_hf_all_labels_ignored_says_so(harness: Harness) -> None:  # noqa: F811
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("model", ["gpt2", "bert-mlm"])
 def test_hf_clean_models(harness: Harness, model: str) -> None:  # noqa: F811
-    # batch_independence is skipped until its in-place buffer restore stops breaking BERT's
-    # pending backward (issue 11 item 1, fixed on another branch).
-    code, result = harness("python", str(CASES / "hf_trainer.py"), "--model", model, skip_checks=["batch_independence"])
+    code, result = harness("python", str(CASES / "hf_trainer.py"), "--model", model)
     assert code == 0, result["reason"]
     causality = check(result, "causality")
     # GPT-2 is recognised and held to causality; a masked LM is bidirectional and is not.

@@ -30,7 +30,6 @@ class Case:
     file: str = ""
     verdict: str = "pass"
     failing: str | None = None  # the check that must fail (None: the loss verdict decides)
-    waits_for: str = ""  # the change this expectation depends on, when not yet merged
 
     def command(self) -> list[str]:
         return ["python", self.script, *self.args]
@@ -45,7 +44,7 @@ CASES = [
         "train.py",
         [*NANOGPT_ARGS, "--compile=True", "--compile_backend=eager", "--gradient_accumulation_steps=2"],
     ),
-    Case("nanogpt-dropout", "nanogpt", "train.py", [*NANOGPT_ARGS, "--dropout=0.2"], waits_for="real-b: dropout off"),
+    Case("nanogpt-dropout", "nanogpt", "train.py", [*NANOGPT_ARGS, "--dropout=0.2"]),
     Case(
         "nanogpt-no-causal-mask",
         "nanogpt",
@@ -58,7 +57,6 @@ CASES = [
         "model.py",
         "fail",
         "causality",
-        "real-b: causality in script mode",
     ),
     Case(
         "nanogpt-head-transpose-dropped",
@@ -69,7 +67,6 @@ CASES = [
         "model.py",
         "fail",
         "causality",
-        "real-b: causality in script mode",
     ),
     Case(
         "nanogpt-unshifted-targets",
@@ -80,7 +77,6 @@ CASES = [
         "train.py",
         "fail",
         "causality",
-        "real-b: causality in script mode",
     ),
     Case(
         "nanogpt-batch-mixing-view",
@@ -115,7 +111,6 @@ CASES = [
         file="train_gpt2_clm.py",
         verdict="fail",
         failing="causality",
-        waits_for="real-b: causality in script mode, lags >= 2",
     ),
     # Lightning docs style.
     Case("lightning-clean", "lightning", "train_lit.py"),
@@ -126,7 +121,6 @@ CASES = [
         bug=('        self.log("train_loss", loss)\n        return loss', '        self.log("train_loss", loss)'),
         file="train_lit.py",
         verdict="fail",
-        waits_for="real-b: Lightning training_step without return loss",
     ),
     Case(
         "lightning-detached-encoder",
@@ -138,7 +132,7 @@ CASES = [
         failing="gradient_flow",
     ),
     # torchvision-recipe style ResNet with BatchNorm and label smoothing.
-    Case("resnet-bn-label-smoothing-clean", "vision", "train_resnet.py", waits_for="real-b: label-smoothing floor"),
+    Case("resnet-bn-label-smoothing-clean", "vision", "train_resnet.py"),
     Case(
         "resnet-bn-no-zero-grad",
         "vision",

@@ -1,7 +1,6 @@
 """The real-code suite: each case in cases.py, clean or with its one-line bug, gated
 through the real CLI in a fresh copy of its folder; the verdict and the failing check
-must be the ones the case names. Cases whose expectation depends on work not merged yet
-are strict xfails (they turn red once that work makes them pass: then drop waits_for)."""
+must be the ones the case names."""
 
 from __future__ import annotations
 
@@ -48,9 +47,7 @@ def gate(case: Case, tmp_path: Path) -> tuple[int, dict, str, float]:
 
 @pytest.mark.timeout(900)  # a shared CI machine can be slow; a healthy case takes ~10-30 s of CPU
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_real_code_case(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    if case.waits_for:
-        request.applymarker(pytest.mark.xfail(reason=f"waits for {case.waits_for}", strict=True))
+def test_real_code_case(case: Case, tmp_path: Path) -> None:
     code, result, output, _ = gate(case, tmp_path)
     failing = [c["name"] for c in result.get("checks", []) if c["status"] == "fail"]
     summary = f"{result['verdict']}: {result['reason']} (failing checks: {failing})\n{output[-3000:]}"
