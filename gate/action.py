@@ -63,11 +63,16 @@ def _give_back(out_dir: Path, workspace: str | None) -> None:
     if os.geteuid() != 0 or not workspace or not out_dir.is_dir():
         return
     st = Path(workspace).stat()
-    if st.st_uid == 0:
+    if st.st_uid == 0 or out_dir.is_symlink():
         return
-    for path in [out_dir, *out_dir.rglob("*")]:
-        with contextlib.suppress(OSError):
-            os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
+    # fwalk holds each folder open and never follows a link (the training code may have swapped
+    # a subfolder for a link to /etc meanwhile); lchown changes a link itself, never its target.
+    with contextlib.suppress(OSError):
+        os.chown(out_dir, st.st_uid, st.st_gid, follow_symlinks=False)
+        for _root, dirs, files, dir_fd in os.fwalk(out_dir, follow_symlinks=False):
+            for name in dirs + files:
+                with contextlib.suppress(OSError):
+                    os.chown(name, st.st_uid, st.st_gid, dir_fd=dir_fd, follow_symlinks=False)
 
 
 def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:

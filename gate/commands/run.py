@@ -5,28 +5,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shlex
 import sys
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gate import __version__
 from gate.collect import collect
-from gate.commands.flags import add_config_flags, config_overrides
+from gate.commands.flags import add_config_flags, add_token_flags, config_overrides, token_from_args
 from gate.config import Config, report_folder, resolve
-from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, RunnerError, UsageError
+from gate.ending import Ending
+from gate.errors import EntrypointError, RunnerError, UsageError
+from gate.github.env import secret_values
 from gate.harness.spec import Spec
-from gate.result import ErrorInfo, Result
+from gate.result import Result
 from gate.runners import Job, Outcome, get_runner
-
-if TYPE_CHECKING:
-    from gate.github.publish import Publisher
-
-# error.type values that mean "the user's input was wrong" (exit 2), not "the pipeline broke".
-USAGE_ERRORS = ("EntrypointError", "ConfigError", "UsageError")
+from gate.scrub import text as scrub_text
 
 # Files a previous run may have left in --out; removed first so a stale verdict is never read.
 STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.json")
@@ -37,9 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-file", default=None, help="TOML file with the config (default: ./pyproject.toml [tool.overfit-gate])"
     )
-    parser.add_argument(
-        "--github-token", default=None, help="token for publishing (default: $GITHUB_TOKEN); never printed"
-    )
+    add_token_flags(parser)
     add_config_flags(parser)
 
 
@@ -84,10 +80,10 @@ def _check_entrypoint(cfg: Config, workdir: Path) -> None:
             )
 
 
-def build_spec(cfg: Config, out_dir: Path) -> dict[str, Any]:
+def build_spec(cfg: Config, out_dir: Path, nonce: str = "") -> dict[str, Any]:
     data = cfg.model_dump()
     spec = {k: data[k] for k in Spec.__dataclass_fields__ if k in data and k not in ("mode", "out", "command")}
-    spec.update(mode=cfg.mode, out=str(out_dir), command=list(cfg.command or []))
+    spec.update(mode=cfg.mode, out=str(out_dir), command=list(cfg.command or []), nonce=nonce)
     return Spec.from_dict(spec).to_dict()
 
 
@@ -101,29 +97,11 @@ def print_config(cfg: Config) -> None:
 
 
 def _clear(out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from gate import outdir
+
+    outdir.ensure_dir(out_dir)
     for name in STALE:
-        (out_dir / name).unlink(missing_ok=True)
-
-
-def _record_usage_error(exc: UsageError, out_dir: Path, env: Mapping[str, str], cfg: Config | None = None) -> None:
-    """A usage error still leaves a report behind (an `error` result), so a CI step that
-    uploads the folder or reads the outputs sees why nothing ran."""
-    _clear(out_dir)
-    result = Result(
-        verdict="error",
-        reason=exc.message,
-        error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
-        gate_version=__version__,
-        name=cfg.name if cfg else Config.model_fields["name"].default,
-        mode=cfg.mode if cfg else "task",
-        entrypoint=cfg.entrypoint if cfg else None,
-        config=cfg.model_dump(mode="json") if cfg else {},
-    )
-    from gate.report import write_reports
-
-    result.write(out_dir)
-    write_reports(result, out_dir, env)
+        outdir.remove(out_dir / name)
 
 
 def _prewarm_reports() -> None:
@@ -143,29 +121,28 @@ def _prewarm_reports() -> None:
     threading.Thread(target=_import, name="overfit-gate-prewarm", daemon=True).start()
 
 
+def _announce(result: Result, out_dir: Path) -> str:
+    from gate.report.terminal import summary
+
+    return summary(result, out_dir)
+
+
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    try:
-        cfg, workdir = load_config(args, env)
-    except UsageError as exc:
-        _record_usage_error(exc, report_folder(getattr(args, "out", None), env), env)
-        raise
-    out_dir = (Path.cwd() / cfg.out).resolve()
-    try:
-        _check_entrypoint(cfg, workdir)
-    except UsageError as exc:
-        _record_usage_error(exc, out_dir, env, cfg)
-        raise
-    _clear(out_dir)
-    print_config(cfg)
-    pub = None
-    if cfg.publish or env.get("GITHUB_ACTIONS") == "true" or args.github_token:
-        # Lazily: outside Actions, without a token and without --publish there is nothing to
-        # publish or to record for a later `publish`, and the client is not worth importing.
-        from gate.github.publish import for_run
+    token = token_from_args(args)
+    ending = Ending(
+        env=env,
+        out_dir=report_folder(getattr(args, "out", None), env),
+        secrets=secret_values(env, token),
+        announce=_announce,
+        clear=_clear,
+    )
+    return ending.guard(lambda: _run(args, env, token, ending))
 
-        pub = for_run(args.github_token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
 
-    base: dict[str, Any] = {
+def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, ending: Ending) -> int:
+    cfg, workdir = load_config(args, env)
+    out_dir = ending.out_dir = (Path.cwd() / cfg.out).resolve()
+    ending.base = {
         "mode": cfg.mode,
         "name": cfg.name,
         "entrypoint": cfg.entrypoint,
@@ -173,7 +150,20 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "seed": cfg.seed,
         "config": cfg.model_dump(mode="json"),
     }
-    job = Job(spec=build_spec(cfg, out_dir), out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
+    _check_entrypoint(cfg, workdir)
+    if cfg.publish or env.get("GITHUB_ACTIONS") == "true" or token:
+        # Lazily: outside Actions, without a token and without --publish there is nothing to
+        # publish or to record for a later `publish`, and the client is not worth importing.
+        # Before the folder is touched: if it cannot be written, the check run still says so.
+        from gate.github.publish import for_run
+
+        ending.publisher = for_run(token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
+    _clear(out_dir)
+    print_config(cfg)
+
+    nonce = secrets.token_hex(16)
+    spec = build_spec(cfg, out_dir, nonce)
+    job = Job(spec=spec, out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
     _prewarm_reports()
@@ -181,40 +171,19 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if grouped:
         print("::group::training log", flush=True)
     try:
-        outcome = runner.run(job, log=lambda line: print(line, flush=True))
+        outcome = runner.run(job, log=lambda line: print(scrub_text(line, ending.secrets), flush=True))
     except RunnerError as exc:
         # The runner could not start (no daemon, image missing, no GPU): still an error
         # result with the hint, so the report, outputs and check run say why.
         print(f"overfit-gate: error: {exc}", file=sys.stderr, flush=True)
         outcome = Outcome(exit_code=None, error=str(exc), error_type=type(exc).__name__)
-    except BaseException as exc:
-        if pub is not None:
-            pub.abort(exc)  # never leave the check run spinning in_progress
-        raise
     finally:
         if grouped:
             print("::endgroup::", flush=True)
-    result = collect(outcome, out_dir, base, cfg.timeout)
+    result = collect(outcome, out_dir, ending.base, cfg.timeout, nonce=nonce)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)
-    return finish(result, out_dir, env, publisher=pub)
-
-
-def finish(result: Result, out_dir: Path, env: Mapping[str, str], publisher: Publisher | None = None) -> int:
-    """Write result.json and the reports, print the summary; the exit code of the verdict."""
-    from gate.report import write_reports
-    from gate.report.actions import emit
-    from gate.report.terminal import summary
-
-    result.write(out_dir)
-    write_reports(result, out_dir, env)
-    print(summary(result, out_dir), flush=True)
-    emit(result, out_dir, env)  # Actions job summary, outputs, annotations (no-op elsewhere)
-    if publisher is not None:  # check run + PR comment; never changes the exit code
-        publisher.finish_safely(result, out_dir)
-    if result.error is not None and result.error.type in USAGE_ERRORS:
-        return EXIT_USAGE
-    return VERDICT_EXIT[result.verdict]
+    return ending.finish(result)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,10 @@ def write(out: Path, result: dict[str, Any]) -> None:
     write_csv(out, result.get("losses") or [])
 
 
-def write_csv(out: Path, losses: list[float | None]) -> None:
+def csv_text(losses: list[float | None]) -> str:
     lines = ["step,loss"] + [f"{i},{'' if v is None else repr(float(v))}" for i, v in enumerate(losses)]
-    (out / "loss.csv").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(out: Path, losses: list[float | None]) -> None:
+    (out / "loss.csv").write_text(csv_text(losses))

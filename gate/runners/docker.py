@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from gate import outdir, signals
 from gate.errors import RunnerError
 from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
 from gate.runners.docker_paths import PathMap
@@ -31,6 +30,11 @@ OUT = f"{ROOT}/out"
 LABEL = "dev.overfit-gate.run"
 STOP_GRACE_S = 5  # SIGTERM lets the harness write a 'cancelled' result before SIGKILL
 POLL_S = 0.25
+# Processes and threads together (the pids cgroup counts both): room for DataLoader workers
+# times OpenMP threads on a large machine, not for a fork bomb that would starve the host.
+PIDS_LIMIT = 16384
+# The container needs no capability and must gain none (setuid binaries in the image).
+HARDENING: dict[str, Any] = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "pids_limit": PIDS_LIMIT}
 
 
 class DockerRunner:
@@ -56,8 +60,8 @@ class DockerRunner:
         from docker.types import Mount
 
         paths = PathMap.detect(client)
-        job.out_dir.mkdir(parents=True, exist_ok=True)
-        (job.out_dir / SPEC_FILE).write_text(json.dumps(dict(job.spec, out=OUT), indent=2))
+        outdir.ensure_dir(job.out_dir)
+        outdir.write_text(job.out_dir / SPEC_FILE, json.dumps(dict(job.spec, out=OUT), indent=2))
         user = _user(job.workdir, job.out_dir)
         python = getattr(job.config, "python", None)
         spec = f"{OUT}/{SPEC_FILE}"
@@ -72,20 +76,22 @@ class DockerRunner:
                 spec,
             ]
         )
+        # The project is read-only inside (nothing planted in .git/hooks or the checkout for a
+        # later job on a non-ephemeral runner); the container's own file system (/tmp, $HOME)
+        # is the scratch space, and the out folder is the one writable mount.
         mounts = [
-            Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind"),
+            Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind", read_only=True),
             Mount(target=OUT, source=paths.host(job.out_dir), type="bind"),
         ]
         stop = threading.Event()
         cancelled: list[int] = []
 
-        def _cancel(signum: int, frame: FrameType | None) -> None:
+        def _cancel(signum: int) -> None:
             cancelled.append(signum)
             stop.set()
 
         # Installed before the container exists, so a cancel can never leave one behind.
-        previous = _install(_cancel)
-        try:
+        with signals.on_cancel(_cancel):
             try:
                 container = client.containers.create(
                     image,
@@ -99,7 +105,7 @@ class DockerRunner:
                     user=user,
                     init=True,  # forwards SIGTERM to the harness and reaps what the training code forks
                     labels={LABEL: getattr(job.config, "name", "overfit-gate")},
-                    **self.host_config,
+                    **{**HARDENING, **self.host_config},
                 )
             except docker.errors.APIError as exc:
                 raise RunnerError(
@@ -124,8 +130,6 @@ class DockerRunner:
                 return outcome
             finally:
                 _remove(container)
-        finally:
-            _restore(previous)
 
     def _supervise(self, container: Any, job: Job, log: LogSink, stop: threading.Event) -> Outcome:
         tail = Tail()
@@ -170,8 +174,9 @@ def _user(workdir: Path, out_dir: Path) -> str:
     st = workdir.stat()
     if st.st_uid != 0:
         # The out folder was created by us (root); hand it to the user the container runs as.
+        # Never through a link the folder may hold: lchown changes the link, not its target.
         for p in (out_dir, *out_dir.iterdir()):
-            os.chown(p, st.st_uid, st.st_gid)
+            os.chown(p, st.st_uid, st.st_gid, follow_symlinks=False)
     return f"{st.st_uid}:{st.st_gid}"
 
 
@@ -208,15 +213,3 @@ def _remove(container: Any) -> None:
     except Exception as exc:  # already gone is fine; anything else must not hide the result
         if getattr(getattr(exc, "response", None), "status_code", None) != 404:
             print(f"overfit-gate: warning: could not remove container {container.short_id}: {exc}", flush=True)
-
-
-def _install(handler: Any) -> dict[int, Any] | None:
-    # A cancelled workflow sends SIGINT then SIGTERM (docker run forwards both to us).
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-
-def _restore(previous: dict[int, Any] | None) -> None:
-    for sig, handler in (previous or {}).items():
-        signal.signal(sig, handler)
