@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
 import traceback as tb
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,20 @@ def error_info(exc: BaseException, type_name: str | None = None) -> dict[str, st
     }
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write a fresh file and rename it over ``path``: atomic, and a symlink planted at ``path``
+    (or at a predictable temp name) is replaced, never written through."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
 def write(out: Path, result: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     result = {"schema": SCHEMA, **clean(result)}
-    tmp = out / "result.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    tmp.replace(out / "result.json")
+    _replace(out / "result.json", json.dumps(result, indent=2, allow_nan=False) + "\n")
     write_csv(out, result.get("losses") or [])
 
 
@@ -45,4 +55,4 @@ def csv_text(losses: list[float | None]) -> str:
 
 
 def write_csv(out: Path, losses: list[float | None]) -> None:
-    (out / "loss.csv").write_text(csv_text(losses))
+    _replace(out / "loss.csv", csv_text(losses))
