@@ -18,8 +18,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from gate.errors import EXIT_USAGE
-
 SUBCOMMANDS = ("run", "publish", "verify", "report")
 
 
@@ -75,6 +73,14 @@ def _give_back(out_dir: Path, workspace: str | None) -> None:
                     os.chown(name, st.st_uid, st.st_gid, dir_fd=dir_fd, follow_symlinks=False)
 
 
+def _usage_error(message: str, env: Mapping[str, str]) -> int:
+    """A bad input still ends like any run: an error result, the outputs, the job summary."""
+    from gate.ending import Ending
+    from gate.errors import UsageError
+
+    return Ending(env=env, out_dir=_report_dir(env)).fail(UsageError(message))
+
+
 def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     from gate.cli import main as cli
 
@@ -85,8 +91,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     try:
         args = argv_for(env)
     except ValueError as exc:
-        print(f"overfit-gate: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(str(exc), env)
     code = cli(args, env)
     if args[0] in ("run", "report"):
         _give_back(_report_dir(env), env.get("GITHUB_WORKSPACE"))

@@ -112,7 +112,7 @@ def test_hang_kills_the_whole_process_group(tmp_path: Path) -> None:
             "--entrypoint",
             f"{script}:make_task",
             "--timeout",
-            "4",
+            "20",  # room for importing torch on a loaded machine before the child is started
             "--out",
             str(tmp_path / "r"),
         ],

@@ -111,15 +111,19 @@ class GitHubClient:
         self.clock = clock
         self.monotonic = monotonic
         self.budget = budget
-        self.spent = 0.0
+        self.spent = 0.0  # in finished requests
+        self._since: float | None = None  # start of the request in flight
         self.last_response: requests.Response | None = None
 
+    def _used(self) -> float:
+        return self.spent + (self.monotonic() - self._since if self._since is not None else 0.0)
+
     def remaining(self) -> float:
-        return self.budget - self.spent
+        return self.budget - self._used()
 
     def extend(self, seconds: float) -> None:
         """Allow ``seconds`` more from now (a last, minimal call to conclude a check run)."""
-        self.budget = self.spent + seconds
+        self.budget = self._used() + seconds
 
     def __repr__(self) -> str:
         return f"GitHubClient(api_url={self.api_url!r}, token=***)"
@@ -167,11 +171,13 @@ class GitHubClient:
     ) -> Any:
         """Send one API call (retrying what is worth retrying); the decoded JSON body or None.
         ``lookup`` (POST only): finds what an earlier attempt may have created, before a re-send."""
-        started = self.monotonic()
+        if self._since is not None:  # a lookup inside a request: already counted
+            return self._request(method, path, json, params, lookup)
+        self._since = self.monotonic()
         try:
             return self._request(method, path, json, params, lookup)
         finally:
-            self.spent += self.monotonic() - started
+            self.spent, self._since = self._used(), None
 
     def _over_budget(self, method: str, shown: str) -> GitHubAPIError:
         return GitHubAPIError(
