@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 USAGE_ERRORS = ("EntrypointError", "ConfigError", "UsageError")
 CANCELLED = "Cancelled"
 CONTROLLER_ERROR = "ControllerError"  # a bug or an environment fault in overfit-gate itself
+CANCEL_BUDGET_S = 6.0
 
 
 def exit_code(result: Result) -> int:
@@ -102,6 +103,9 @@ class Ending:
         self._step("print the verdict", self._announce, result)
         self._step("write the job summary and outputs", self._emit, result)
         if self.publisher is not None:
+            if result.error is not None and result.error.type == CANCELLED:
+                # GitHub sends SIGKILL ~10 s after it cancels: say it in the time there is.
+                self.publisher.client.extend(CANCEL_BUDGET_S)
             self.publisher.finish_safely(result, self.out_dir)
         return code
 
