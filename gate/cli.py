@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("gate.commands.report", "re-render the reports in --out from result.json alone"),
     "publish": ("gate.commands.publish", "publish a finished result to GitHub (check run, PR comment, summary)"),
     "verify": ("gate.commands.verify", "exit 0 only if a commit carries a passing gate check"),
+    "init": ("gate.commands.init", "write a gate workflow and [tool.overfit-gate] table for this repository"),
 }
 
 EPILOG = """exit codes: 0 pass, 1 fail (the pipeline is broken), 2 usage or config error,

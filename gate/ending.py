@@ -145,7 +145,7 @@ class Ending:
     def _reports(self, result: Result) -> None:
         from gate.report import write_reports
 
-        write_reports(result, self.out_dir, self.env)
+        write_reports(result, self.out_dir)
 
     def _announce(self, result: Result) -> None:
         if self.announce is not None:

@@ -261,7 +261,7 @@ def test_pat_reads_its_login(fake: FakeGitHub) -> None:
 def test_a_post_whose_answer_was_lost_is_looked_up_not_repeated(fake: FakeGitHub) -> None:
     """A read timeout after GitHub created the check run: re-POSTing made a duplicate that
     stayed in_progress forever. The run is found by its external_id instead."""
-    from gate.github import checks
+    from gate.github import check_runs as checks
 
     fake.delay("checks/create", 3, applied=True)
     c, _ = client(fake, timeout=1)

@@ -37,7 +37,7 @@ def test_reports_replace_planted_links_instead_of_writing_through_them(tmp_path:
     for name in NAMES:
         (out / name).symlink_to(victim)
     _result().write(out)
-    write_reports(_result(), out, {})
+    write_reports(_result(), out)
     outdir.write_text(out / "spec.json", "{}")
     assert victim.read_text() == ORIGINAL
     for name in NAMES:
@@ -49,7 +49,7 @@ def test_a_directory_in_place_of_a_report_is_refused_and_the_rest_written(
 ) -> None:
     out = tmp_path / "out"
     (out / "report.md").mkdir(parents=True)
-    written = write_reports(_result(), out, {})
+    written = write_reports(_result(), out)
     assert "report.md" not in [p.name for p in written] and (out / "junit.xml").is_file()
     assert "is a directory" in capsys.readouterr().err
 

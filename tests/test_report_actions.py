@@ -44,7 +44,7 @@ def actions_env(tmp_path: Path) -> dict[str, str]:
 def test_emit_in_actions_writes_summary_outputs_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = nan_fail()
     out_dir = tmp_path / "report"
-    write_reports(r, out_dir, {})
+    write_reports(r, out_dir)
     env = actions_env(tmp_path)
     emit(r, out_dir, env)
 
@@ -135,7 +135,7 @@ def test_summary_is_rendered_from_the_result_not_a_forged_report(tmp_path: Path)
 
 
 def test_annotations_point_at_the_repository_path_in_both_channels() -> None:
-    from gate.github.checks import build_annotations
+    from gate.github.check_runs import build_annotations
     from gate.report.locate import check_location, source_file
     from gate.result import CheckResult
 
@@ -154,7 +154,7 @@ def test_annotations_point_at_the_repository_path_in_both_channels() -> None:
 def test_outputs_and_annotations_stay_within_githubs_byte_limits(tmp_path: Path) -> None:
     """1 MB for a job's outputs, 64 KB for an annotation message: counted in bytes, and text
     from the training code may be 4 bytes a character."""
-    from gate.github.checks import build_annotations
+    from gate.github.check_runs import build_annotations
     from gate.report.actions import emit
 
     huge = "\U0001f525" * 500_000  # 2 MB of emoji

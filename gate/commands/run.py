@@ -39,25 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser)
 
 
-def _workdir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    wd = (
-        getattr(args, "working_directory", None)
-        or env.get("INPUT_WORKING-DIRECTORY")
-        or env.get("OVERFIT_GATE_WORKING_DIRECTORY")
-        or "."
-    )
-    return (Path.cwd() / wd).resolve()
-
-
 def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path]:
     cli = config_overrides(args)
     if getattr(args, "trailing", None):
         cli["command"] = args.trailing
-    workdir = _workdir(args, env)
+    cfg = resolve(cli, env, Path.cwd(), args.config_file)
+    workdir = cfg.workdir(Path.cwd())
     if not workdir.is_dir():
         raise UsageError(f"working directory {workdir} does not exist")
-    config_file = args.config_file or env.get("INPUT_CONFIG-FILE") or env.get("OVERFIT_GATE_CONFIG_FILE") or None
-    return resolve(cli, env, workdir, config_file), workdir
+    return cfg, workdir
 
 
 def _check_entrypoint(cfg: Config, workdir: Path) -> None:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from gate import outdir
 from gate.result import Result
-
-FILES = ("loss.csv", "loss.png", "report.md", "junit.xml")
 
 
 def _csv(result: Result, path: Path) -> bytes | None:
@@ -54,11 +52,9 @@ WRITERS: dict[str, Callable[[Result, Path], bytes | None]] = {
 }
 
 
-def write_reports(result: Result, out_dir: Path, env: Mapping[str, str]) -> list[Path]:
+def write_reports(result: Result, out_dir: Path) -> list[Path]:
     """Write loss.csv, loss.png, report.md and junit.xml into ``out_dir``; the paths written.
-
-    ``env`` is accepted for symmetry with the other report steps (Actions output is
-    ``gate.report.actions.emit``'s job, called by ``run``/``publish``)."""
+    (Actions outputs are ``gate.report.actions.emit``'s job, called by ``run``/``publish``.)"""
     outdir.ensure_dir(out_dir)
     written = []
     for name, writer in WRITERS.items():

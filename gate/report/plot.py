@@ -9,10 +9,11 @@ import hashlib
 import struct
 import textwrap
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, overload
 
 from gate import __version__
-from gate.report.series import envelope, finite, first_nonfinite, fmt_num, use_log
+from gate.harness.verdict import fmt
+from gate.report.series import envelope, finite, first_nonfinite, use_log
 from gate.result import Result
 
 # 8 x 4.2 in at 125 dpi = 1000 x 525 px: GitHub shows comment images up to ~880 px wide,
@@ -101,8 +102,8 @@ def title(result: Result) -> str:
     name = "" if result.name == "overfit-gate" else f" [{result.name}]"
     head = f"overfit-gate{name}: {result.verdict.upper()}"
     if result.steps and result.initial_loss is not None:
-        final = "non-finite" if result.final_loss is None and result.losses else fmt_num(result.final_loss)
-        head += f"  ·  loss {fmt_num(result.initial_loss)} → {final} in {result.steps} steps"
+        final = "non-finite" if result.final_loss is None and result.losses else fmt(result.final_loss)
+        head += f"  ·  loss {fmt(result.initial_loss)} → {final} in {result.steps} steps"
     return head
 
 
@@ -116,6 +117,10 @@ def load_pyplot() -> Any:
     return plt
 
 
+@overload
+def render_png(result: Result, path: Path) -> Path: ...
+@overload
+def render_png(result: Result, path: BinaryIO) -> BinaryIO: ...
 def render_png(result: Result, path: Path | BinaryIO) -> Path | BinaryIO:
     """Draw the loss curve into ``path`` (a file name, or a binary file object)."""
     plt = load_pyplot()
@@ -169,9 +174,9 @@ def _draw(ax: Any, result: Result) -> None:
             label="inputs replaced (input_dependence)",
         )
     if result.target is not None and (result.target > 0 or not log):
-        ax.axhline(result.target, color=TARGET, lw=1, ls="--", label=f"target {fmt_num(result.target)}")
+        ax.axhline(result.target, color=TARGET, lw=1, ls="--", label=f"target {fmt(result.target)}")
     if result.floor is not None and (result.floor > 0 or not log):
-        ax.axhline(result.floor, color=FLOOR, lw=1, ls=":", label=f"floor {fmt_num(result.floor)}")
+        ax.axhline(result.floor, color=FLOOR, lw=1, ls=":", label=f"floor {fmt(result.floor)}")
     _mark_target(ax, result)
     _mark_event(ax, result)
     ax.set_xlabel("step")

@@ -32,7 +32,7 @@ class LocalRunner:
     def run(self, job: Job, log: LogSink) -> Outcome:
         spec_path = job.out_dir / SPEC_FILE
         outdir.write_text(spec_path, json.dumps(dict(job.spec), indent=2))
-        python = getattr(job.config, "python", None) or sys.executable
+        python = job.config.python or sys.executable
         env = child_environment(job.env)  # the training code never needs our credentials
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
         env["PYTHONUNBUFFERED"] = "1"
