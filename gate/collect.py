@@ -116,6 +116,7 @@ def _error(
     base: dict[str, Any], kind: str, message: str, log_tail: str, out_dir: Path, existing: Result | None = None
 ) -> Result:
     fields: dict[str, Any] = existing.model_dump(by_alias=True) if existing else {}
+    fields.pop("nonce", None)
     fields.update(base)
     fields.update(
         verdict="error",
