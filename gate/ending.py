@@ -21,16 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from gate import __version__, signals
 from gate.errors import EXIT_ERROR, EXIT_USAGE, VERDICT_EXIT, GateError, UsageError
+from gate.harness.contract import USAGE_ERRORS, ErrorKind
 from gate.result import Result
 from gate.scrub import clean
 
 if TYPE_CHECKING:
     from gate.github.publish import Publisher
 
-# error.type values that mean "the user's input was wrong" (exit 2), not "the pipeline broke".
-USAGE_ERRORS = ("EntrypointError", "ConfigError", "UsageError")
-CANCELLED = "Cancelled"
-CONTROLLER_ERROR = "ControllerError"  # a bug or an environment fault in overfit-gate itself
+CANCELLED = ErrorKind.CANCELLED
+CONTROLLER_ERROR = ErrorKind.CONTROLLER  # a bug or an environment fault in overfit-gate itself
 CANCEL_BUDGET_S = 6.0
 
 
@@ -63,7 +62,7 @@ def describe(exc: BaseException) -> str:
 @dataclass
 class Ending:
     env: Mapping[str, str]
-    out_dir: Path
+    out_dir: Path | None  # None: no safe folder is known (a config error about `out` itself)
     write_files: bool = True  # `publish` reads the folder it is given and never writes it
     publisher: Publisher | None = None
     secrets: tuple[str, ...] = ()
@@ -89,7 +88,7 @@ class Ending:
         except GateError as exc:
             result = clean(self.error_result(type(exc).__name__, exc.message), self.secrets)
         code = exit_code(result)
-        if self.write_files:
+        if self.write_files and self.out_dir is not None:
             try:
                 result.write(self.out_dir)
             except Exception as exc:
@@ -120,7 +119,7 @@ class Ending:
             return code
         tb = "".join(traceback.format_exception(exc)) if kind == CONTROLLER_ERROR else ""
         result = self.error_result(kind, message + (f"\n  hint: {hint}" if hint else ""), tb, reason=message)
-        if self.write_files and self.clear is not None:
+        if self.write_files and self.clear is not None and self.out_dir is not None:
             self._step("clear the report folder", self.clear, self.out_dir)
         self.finish(result)
         return code
@@ -142,21 +141,25 @@ class Ending:
         except Exception as exc:  # one broken step must not cost the others
             print(f"overfit-gate: warning: could not {what}: {describe(exc)}", file=sys.stderr, flush=True)
 
+    @property
+    def folder(self) -> Path:
+        return self.out_dir if self.out_dir is not None else Path.cwd()
+
     def _reports(self, result: Result) -> None:
         from gate.report import write_reports
 
-        write_reports(result, self.out_dir)
+        write_reports(result, self.folder)
 
     def _announce(self, result: Result) -> None:
         if self.announce is not None:
-            print(self.announce(result, self.out_dir), flush=True)
+            print(self.announce(result, self.folder), flush=True)
 
     def _emit(self, result: Result) -> None:
         from gate.report.actions import emit
 
         if not self.emitted:
             self.emitted = True  # once: a second summary or set of outputs would contradict the first
-            emit(result, self.out_dir, self.env)
+            emit(result, self.folder, self.env)
 
     def _tell(self, message: str, hint: str) -> None:
         from gate.scrub import text

@@ -13,9 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import ResultError
-
-Verdict = Literal["pass", "fail", "error"]
-CheckStatus = Literal["pass", "fail", "warn", "skip"]
+from gate.harness.contract import SCHEMA, CheckStatus, Verdict
 
 RESULT_FILE = "result.json"
 # `publish` reads a result.json an untrusted job produced: a real one is a few kB plus ~20 bytes
@@ -24,9 +22,9 @@ MAX_RESULT_BYTES = 8 * 1024 * 1024
 
 
 class _Model(BaseModel):
-    # Extra keys are kept, not rejected: a newer harness may add fields an older
-    # controller does not know, and the contract only promises the listed keys.
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Unknown keys are rejected: harness and controller ship together, and every field the
+    # harness writes is modelled here (gate/harness/contract.py; tests/test_contract.py).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class CheckResult(_Model):
@@ -45,7 +43,7 @@ class ErrorInfo(_Model):
 
 
 class Result(_Model):
-    schema_version: Literal[1] = Field(default=1, alias="schema")
+    schema_version: Literal[1] = Field(default=SCHEMA, alias="schema")
     verdict: Verdict
     reason: str
     steps: int = 0
@@ -55,6 +53,7 @@ class Result(_Model):
     losses: list[float | None] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)
     duration_s: float = 0.0
+    loop_s: float | None = None  # seconds in the training loop itself
     device: str = ""
     torch_version: str = ""
     mode: Literal["task", "script"] = "task"
@@ -76,6 +75,9 @@ class Result(_Model):
     config: dict[str, Any] = Field(default_factory=dict)
     # Echo of the spec's one-time nonce: proves the harness of *this* run wrote the file.
     nonce: str | None = None
+    # Pull requests under `config-source: base`: what the PR's file changes in the verdict keys
+    # (applied only after merge), one "`key`: base → head" line each, for reviewers.
+    config_changes: list[str] = Field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[CheckResult]:

@@ -17,14 +17,16 @@ from typing import Any
 from gate import __version__
 from gate.collect import collect
 from gate.commands.flags import add_config_flags, add_token_flags, config_overrides, token_from_args
-from gate.config import Config, report_folder, resolve
+from gate.config import Config, out_setting, resolve_with_changes
 from gate.ending import Ending
 from gate.errors import EntrypointError, RunnerError, UsageError
 from gate.github.env import secret_values
 from gate.harness.spec import Spec
+from gate.report.actions import TrainingLog, one_line
 from gate.result import Result
 from gate.runners import Job, Outcome, get_runner
 from gate.scrub import text as scrub_text
+from gate.workspace import confine
 
 # Files a previous run may have left in --out; removed first so a stale verdict is never read.
 STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.json")
@@ -39,15 +41,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser)
 
 
-def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path]:
+def load_config(
+    args: argparse.Namespace, env: Mapping[str, str], token: str | None = None
+) -> tuple[Config, Path, list[str]]:
+    """The config, the working directory, and what a pull request changes in the gate's config
+    (on pull requests the verdict keys come from the base commit: gate/baseconfig.py)."""
+    from gate.baseconfig import reader
+
     cli = config_overrides(args)
     if getattr(args, "trailing", None):
         cli["command"] = args.trailing
-    cfg = resolve(cli, env, Path.cwd(), args.config_file)
+    base = reader(env, token)
+    cfg, changes = resolve_with_changes(cli, env, Path.cwd(), args.config_file, base)
     workdir = cfg.workdir(Path.cwd())
     if not workdir.is_dir():
         raise UsageError(f"working directory {workdir} does not exist")
-    return cfg, workdir
+    return cfg, workdir, changes
 
 
 def _check_entrypoint(cfg: Config, workdir: Path) -> None:
@@ -83,7 +92,8 @@ def print_config(cfg: Config) -> None:
         shown["command"] = shlex.join(cfg.command)
     print(f"overfit-gate {__version__}: resolved config", flush=True)
     for k, v in shown.items():
-        print(f"  {k.replace('_', '-'):<18} {v if isinstance(v, str) else json.dumps(v)}", flush=True)
+        # Values come from the checkout too (the entry point, the command): one line each.
+        print(f"  {k.replace('_', '-'):<18} {one_line(v if isinstance(v, str) else json.dumps(v))}", flush=True)
 
 
 def _clear(out_dir: Path) -> None:
@@ -92,6 +102,17 @@ def _clear(out_dir: Path) -> None:
     outdir.ensure_dir(out_dir)
     for name in STALE:
         outdir.remove(out_dir / name)
+
+
+def _fallback_folder(args: argparse.Namespace, env: Mapping[str, str]) -> Path | None:
+    """Where a config error's report goes: the requested folder if it is a safe one, else the
+    default; None when neither is (nothing is written through a planted symlink)."""
+    for out in (out_setting(getattr(args, "out", None), env), str(Config.model_fields["out"].default)):
+        try:
+            return confine(out, env)
+        except UsageError:
+            continue
+    return None
 
 
 def _prewarm_reports() -> None:
@@ -121,7 +142,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     token = token_from_args(args)
     ending = Ending(
         env=env,
-        out_dir=report_folder(getattr(args, "out", None), env),
+        out_dir=_fallback_folder(args, env),
         secrets=secret_values(env, token),
         announce=_announce,
         clear=_clear,
@@ -130,8 +151,8 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, ending: Ending) -> int:
-    cfg, workdir = load_config(args, env)
-    out_dir = ending.out_dir = (Path.cwd() / cfg.out).resolve()
+    cfg, workdir, changes = load_config(args, env, token)
+    out_dir = ending.out_dir = confine(cfg.out, env)
     ending.base = {
         "mode": cfg.mode,
         "name": cfg.name,
@@ -139,6 +160,7 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, en
         "command": cfg.command,
         "seed": cfg.seed,
         "config": cfg.model_dump(mode="json"),
+        "config_changes": changes,
     }
     _check_entrypoint(cfg, workdir)
     if cfg.publish or env.get("GITHUB_ACTIONS") == "true" or token:
@@ -150,26 +172,26 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, en
         ending.publisher = for_run(token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
     _clear(out_dir)
     print_config(cfg)
-
+    if changes:
+        print(f"overfit-gate: this pull request changes the gate's config ({cfg.config_source} applies):", flush=True)
+        for line in changes:
+            print(f"  {one_line(line)}", flush=True)
     nonce = secrets.token_hex(16)
     spec = build_spec(cfg, out_dir, nonce)
     job = Job(spec=spec, out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
     _prewarm_reports()
-    grouped = env.get("GITHUB_ACTIONS") == "true"  # fold the long training log in the Actions UI
-    if grouped:
-        print("::group::training log", flush=True)
     try:
-        outcome = runner.run(job, log=lambda line: print(scrub_text(line, ending.secrets), flush=True))
+        # The log is the untrusted code's own output: workflow commands in it are stopped, and a
+        # credential value it prints is masked.
+        with TrainingLog(env) as log:
+            outcome = runner.run(job, log=lambda line: log(scrub_text(line, ending.secrets)))
     except RunnerError as exc:
         # The runner could not start (no daemon, image missing, no GPU): still an error
         # result with the hint, so the report, outputs and check run say why.
         print(f"overfit-gate: error: {exc}", file=sys.stderr, flush=True)
         outcome = Outcome(exit_code=None, error=str(exc), error_type=type(exc).__name__)
-    finally:
-        if grouped:
-            print("::endgroup::", flush=True)
     result = collect(outcome, out_dir, ending.base, cfg.timeout, nonce=nonce)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)

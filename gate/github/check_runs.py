@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.github.client import GitHubAPIError, GitHubClient
+from gate.harness.contract import ErrorKind
 from gate.report.limits import ANNOTATION_BYTES, clip_bytes
 from gate.report.locate import check_location, source_file
 from gate.result import Result
@@ -39,12 +40,18 @@ def new_external_id() -> str:
     return f"overfit-gate-{secrets.token_hex(8)}"
 
 
-def conclusion(result: Result) -> str:
-    """pass -> success, fail -> failure; an error that was a cancel or timeout says so."""
+def conclusion(result: Result, details_url: str | None = None) -> str:
+    """pass -> success, fail -> failure; an error that was a cancel or timeout says so.
+
+    not applicable -> ``action_required`` (a person must pick what to gate), which GitHub only
+    accepts with a ``details_url``; without one, ``failure``. Never ``neutral``/``skipped``:
+    branch protection counts those as passing, and not applicable is never a pass."""
     if result.verdict == "pass":
         return "success"
+    if result.verdict == "not_applicable":
+        return "action_required" if details_url else "failure"
     if result.verdict == "error" and result.error is not None:
-        return {"Cancelled": "cancelled", "Timeout": "timed_out"}.get(result.error.type, "failure")
+        return {ErrorKind.CANCELLED: "cancelled", ErrorKind.TIMEOUT: "timed_out"}.get(result.error.type, "failure")
     return "failure"
 
 
@@ -135,9 +142,9 @@ def final_body(result: Result, summary: str, details_url: str | None, minimal: b
     output: dict[str, Any] = {"title": title(result), "summary": MINIMAL_SUMMARY if minimal else truncate(summary)}
     if not minimal:
         output["annotations"] = build_annotations(result)
-    body: dict[str, Any] = {"status": "completed", "conclusion": conclusion(result), "completed_at": now()}
+    body: dict[str, Any] = {"status": "completed", "conclusion": conclusion(result, details_url), "completed_at": now()}
     body["output"] = output
-    if details_url and not minimal:
+    if details_url:  # also on the minimal body: `action_required` needs it
         body["details_url"] = details_url
     return body
 

@@ -75,6 +75,7 @@ class EventInfo:
     pr_number: int | None = None
     head_repo: str | None = None
     base_repo: str | None = None
+    base_sha: str | None = None  # the PR's target commit: its config decides (gate/baseconfig.py)
 
     @property
     def is_fork(self) -> bool:
@@ -93,6 +94,7 @@ def parse_event(event_name: str, payload: Mapping[str, Any]) -> EventInfo:
             pr_number=int(number) if number is not None else None,
             head_repo=(head.get("repo") or {}).get("full_name"),
             base_repo=(base.get("repo") or {}).get("full_name"),
+            base_sha=base.get("sha"),
         )
     run = payload.get("workflow_run")
     if event_name == "workflow_run" and isinstance(run, Mapping):

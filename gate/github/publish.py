@@ -23,9 +23,9 @@ from gate.github import check_runs, comments, statuses
 from gate.github.check_runs import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
 from gate.github.env import GitHubEnv, from_environ
+from gate.harness.contract import ErrorKind
 from gate.result import ErrorInfo, Result
 
-CANCELLED = "Cancelled"  # error.type of a run stopped from outside (checks.conclusion: cancelled)
 CONTEXT_FILE = "github-context.json"  # written by `run` beside result.json for the fork pattern
 Say = Callable[[str], None]
 # One rendering serves the check-run summary (<= 65535) and the comment (<= 65536 with the marker).
@@ -167,7 +167,9 @@ class Publisher:
         if self.mode != "checks" or self.concluded:
             return
         if cancelled:
-            result = result.model_copy(update={"verdict": "error", "error": ErrorInfo(type=CANCELLED, message="")})
+            result = result.model_copy(
+                update={"verdict": "error", "error": ErrorInfo(type=ErrorKind.CANCELLED, message="")}
+            )
         body = check_runs.final_body(result, "", None, minimal=True)
         self.client.extend(seconds)
         try:

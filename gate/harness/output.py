@@ -10,7 +10,7 @@ import traceback as tb
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
+from gate.harness.contract import SCHEMA, ErrorRecord, ResultRecord
 
 
 def clean(x: Any) -> Any:
@@ -24,7 +24,7 @@ def clean(x: Any) -> Any:
     return x
 
 
-def error_info(exc: BaseException, type_name: str | None = None) -> dict[str, str]:
+def error_info(exc: BaseException, type_name: str | None = None) -> ErrorRecord:
     return {
         "type": type_name or type(exc).__name__,
         "message": str(exc) or type(exc).__name__,
@@ -42,11 +42,11 @@ def _replace(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write(out: Path, result: dict[str, Any]) -> None:
+def write(out: Path, result: ResultRecord) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    result = {"schema": SCHEMA, **clean(result)}
-    _replace(out / "result.json", json.dumps(result, indent=2, allow_nan=False) + "\n")
-    write_csv(out, result.get("losses") or [])
+    data = {"schema": SCHEMA, **clean(result)}
+    _replace(out / "result.json", json.dumps(data, indent=2, allow_nan=False) + "\n")
+    write_csv(out, data.get("losses") or [])
 
 
 def csv_text(losses: list[float | None]) -> str:

@@ -50,6 +50,7 @@ class Spec:
     allow_unused: list[str] = field(default_factory=list)
     fail_on_warn: bool = False
     pin: Pin = "auto"
+    samples_dependent: bool = False
     name: str = "overfit-gate"
     # One-time value from the controller, echoed in result.json: a result planted in the folder
     # (or forged by code that never saw the spec) does not carry it.

@@ -9,6 +9,7 @@ against its response schemas. Faults (403/404/429/500, rate-limit headers) can b
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -27,6 +28,7 @@ READ_ONLY = "Resource not accessible by integration"
 PAT_ON_CHECKS = "You must authenticate via a GitHub App."
 TOKEN = "ghs_fAkEiNsTaLlAtIoNtOkEn0123456789abcdef"  # tests assert it never appears in output
 PAT = "ghp_fAkEpErSoNaLaCcEsStOkEn0123456789abcd"
+OTHER_APP = "ghs_fAkEoThErApPiNsTaLlAtIoN0123456789ab"  # another GitHub App installed on the repo
 
 
 @dataclass
@@ -70,8 +72,11 @@ class Reject(Exception):
 class FakeGitHub:
     def __init__(self) -> None:
         self.ops: list[Operation] = load()
-        self.tokens: dict[str, str] = {TOKEN: "installation", PAT: "pat"}  # token -> kind
-        self.logins = {"installation": "github-actions[bot]", "pat": "octocat"}
+        self.tokens: dict[str, str] = {TOKEN: "installation", PAT: "pat", OTHER_APP: "app"}  # token -> kind
+        self.logins = {"installation": "github-actions[bot]", "pat": "octocat", "app": "other-app[bot]"}
+        self.apps = {"installation": "github-actions", "app": "other-app"}  # who creates check runs
+        self.refs: dict[tuple[str, str], str] = {}  # (repo, branch or tag) -> commit SHA
+        self.files: dict[tuple[str, str, str], str] = {}  # (repo, commit SHA, path) -> text
         self.read_only = False  # every write answers 403 "Resource not accessible by integration"
         self.faults: list[Fault] = []
         self.delays: list[Delay] = []
@@ -99,6 +104,11 @@ class FakeGitHub:
         base = event["pull_request"]["base"]["repo"]["full_name"]
         self.repos.add(base.lower())
         self.pulls[(base.lower(), int(event["number"]))] = event["pull_request"]
+
+    def add_file(self, repo: str, sha: str, path: str, text: str) -> None:
+        """A file as it is in one commit (the contents API answers it)."""
+        self.repos.add(repo.lower())
+        self.files[(repo.lower(), sha, path)] = text
 
     def fail(
         self, op: str, status: int, message: str = "", headers: dict[str, str] | None = None, times: int = 1
@@ -324,7 +334,11 @@ class FakeGitHub:
         if oid.startswith("checks/") and kind == "pat":
             raise Reject(403, PAT_ON_CHECKS)
         if oid == "checks/create":
-            return 201, self._create_run(op, repo, body), {}
+            return 201, self._create_run(op, repo, body, self.apps[kind]), {}
+        if oid == "repos/get-commit":
+            return 200, self._commit(op, repo, p["ref"]), {}
+        if oid == "repos/get-content":
+            return 200, self._content(op, repo, p["path"], q.get("ref", "")), {}
         if oid in ("checks/get", "checks/update"):
             run = next((r for r in self.check_runs if r["id"] == int(p["check_run_id"]) and r["_repo"] == repo), None)
             if run is None:
@@ -381,7 +395,32 @@ class FakeGitHub:
             return 200, shaped, {}
         raise Reject(404, "Not Found")
 
-    def _create_run(self, op: Operation, repo: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _commit(self, op: Operation, repo: str, ref: str) -> dict[str, Any]:
+        sha = ref if re.fullmatch(r"[0-9a-f]{40}", ref) else self.refs.get((repo, ref.removeprefix("heads/")))
+        if sha is None:
+            raise Reject(422, f"No commit found for SHA: {ref}")
+        commit = op.example(200)
+        commit.update(sha=sha, url=f"https://api.github.com/repos/{repo}/commits/{sha}")
+        commit["files"] = []  # GitHub's own example lacks the schema's required `sha` and `contents_url` here
+        return commit
+
+    def _content(self, op: Operation, repo: str, path: str, ref: str) -> dict[str, Any]:
+        text = self.files.get((repo, ref, path))
+        if text is None:
+            raise Reject(404, "Not Found")
+        data = text.encode()
+        item = op.example(200)
+        item.update(
+            type="file",
+            encoding="base64",
+            size=len(data),
+            name=path.rsplit("/", 1)[-1],
+            path=path,
+            content=base64.encodebytes(data).decode(),  # GitHub wraps the base64 at 60 columns
+        )
+        return item
+
+    def _create_run(self, op: Operation, repo: str, body: dict[str, Any], app: str) -> dict[str, Any]:
         if not re.fullmatch(r"[0-9a-f]{40}", body["head_sha"]):
             raise Reject(422, f"No commit found for SHA: {body['head_sha']}")
         run = op.example(201)
@@ -407,6 +446,7 @@ class FakeGitHub:
             "annotations_count": 0,
             "annotations_url": f"{run['url']}/annotations",
         }
+        run["app"] = {**run["app"], "slug": app, "name": app}
         run["_repo"] = repo
         self.annotations[rid] = []
         self._update_run(run, body)
@@ -421,6 +461,9 @@ class FakeGitHub:
         for key in ("name", "details_url", "external_id", "started_at", "status"):
             if key in body:
                 run[key] = body[key]
+        if body.get("conclusion") == "action_required" and not run.get("details_url"):
+            # GitHub: "additional details should be provided on the site specified by details_url".
+            raise Reject(422, "Invalid request.\n\ndetails_url is required when conclusion is action_required.")
         if "conclusion" in body:
             run.update(conclusion=body["conclusion"], status="completed", completed_at=body.get("completed_at", _now()))
         out = body.get("output")

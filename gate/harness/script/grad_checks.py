@@ -6,11 +6,10 @@ device, and read them back once at a sync; a fail stops the script (the outcome 
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 
 WINDOW = 8  # steps observed; a bug that shows on every one of them is not a coincidence
 
@@ -33,6 +32,8 @@ class ScriptCheck(Check):
     """Extra hook points only the script instrumentation has."""
 
     modes = ("script",)
+    # Observes what optimizer.step() sees: meaningless for hand-written updates (no step call).
+    needs_real_step = False
 
     def before_backward(self, ctx: Context, step: int) -> None:
         """Before the first backward of step ``step`` (steps completed so far)."""
@@ -77,27 +78,35 @@ class _Window(ScriptCheck):
     def on_sync(self, ctx: Context, step: int) -> bool:
         return self.full and self.failed()
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         n = len(self.values())
         if n < self.MIN_SEEN:
             return [result(self.name, "skip", f"only {n} step(s) observed after the first: too few to tell")]
         return [self.verdict(n)]
 
-    def verdict(self, n: int) -> dict[str, Any]:
+    def verdict(self, n: int) -> CheckRecord:
         raise NotImplementedError
 
 
 class GradsZeroed(_Window):
     name = "grads_zeroed"
+    _pending: torch.Tensor | None = None
 
     def before_backward(self, ctx: Context, step: int) -> None:
-        if step >= 1:
-            self.observe(grad_norm(_grads(ctx), ctx.device))
+        # The first backward since any optimizer stepped; it counts only if the next step is
+        # the model's own (a GAN's generator backward runs while D's .grad is legitimately set).
+        if step >= 1 and not self.full:
+            self._pending = grad_norm(_grads(ctx), ctx.device)
+
+    def after_step(self, ctx: Context, step: int) -> None:
+        if self._pending is not None:
+            self.observe(self._pending)
+        self._pending = None
 
     def bad(self, row: list[float]) -> bool:
         return row[0] > 0  # .grad still non-zero when the next step's backward starts
 
-    def verdict(self, n: int) -> dict[str, Any]:
+    def verdict(self, n: int) -> CheckRecord:
         if self.failed():
             return result(
                 self.name,
@@ -112,6 +121,7 @@ class GradsZeroed(_Window):
 
 class GradsClipped(_Window):
     name = "grads_clipped"
+    needs_real_step = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,7 +141,7 @@ class GradsClipped(_Window):
     def bad(self, row: list[float]) -> bool:
         return row[0] > 0 and row[1] == 0  # non-zero after backward, zero at the step
 
-    def verdict(self, n: int) -> dict[str, Any]:
+    def verdict(self, n: int) -> CheckRecord:
         if self.failed():
             return result(
                 self.name,

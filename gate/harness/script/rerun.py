@@ -12,6 +12,7 @@ from typing import Any
 
 from gate.harness.checks.base import result
 from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
+from gate.harness.contract import CheckRecord
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
@@ -20,7 +21,7 @@ from gate.harness.script.session import Session, StopScript
 from gate.harness.verdict import Monitor, fmt
 
 
-def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
+def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     mon, ctx = real.monitor, real.ctx
     if ctx is None or real.modules.top is None:
         return result(NAME, "skip", "no top-level module was found whose inputs could be zeroed")
@@ -40,6 +41,7 @@ def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
     )
     probe = Session(spec, monitor, [Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
     probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
+    probe.launch = real.launch  # a launcher's worker runs the same way again
     log(
         f"overfit-gate harness: input_dependence: running the script again with the inputs of "
         f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)"
