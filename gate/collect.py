@@ -10,6 +10,7 @@ from typing import Any
 
 from gate import __version__
 from gate.errors import ResultError
+from gate.harness import phase
 from gate.harness.contract import ErrorKind
 from gate.result import RESULT_FILE, ErrorInfo, Result, load_result
 from gate.runners.base import Outcome
@@ -111,7 +112,18 @@ def collect(outcome: Outcome, out_dir: Path, base: dict[str, Any], timeout: floa
         return Result.model_validate(merged)
     if outcome.cancelled:
         return _error(base, ErrorKind.CANCELLED, "the run was cancelled", outcome.log_tail, out_dir)
-    return _error(base, ErrorKind.HARNESS_CRASHED, _died(outcome), outcome.log_tail, out_dir)
+    return _error(base, ErrorKind.HARNESS_CRASHED, _died(outcome) + _phase_note(out_dir), outcome.log_tail, out_dir)
+
+
+def _phase_note(out_dir: Path) -> str:
+    """Which phase the harness died in (it keeps the phase file up to date), so an
+    out-of-memory kill says whether the training step or the gate's own probe ran out."""
+    where = phase.read(out_dir)
+    if where is None:
+        return ""
+    if where == phase.TRAINING:
+        return f" (it died during {where}: the training itself, not the gate's probes)"
+    return f" (it died during {where}: the gate's own work, not your training step; skip that check or report it)"
 
 
 def _error(

@@ -187,9 +187,10 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, en
         # credential value it prints is masked.
         with TrainingLog(env) as log:
             outcome = runner.run(job, log=lambda line: log(scrub_text(line, ending.secrets)))
-    except RunnerError as exc:
-        # The runner could not start (no daemon, image missing, no GPU): still an error
-        # result with the hint, so the report, outputs and check run say why.
+    except (RunnerError, UsageError) as exc:
+        # The runner could not start (no daemon, image missing, no GPU), or found the config
+        # unusable for it (no image, a `gpus` it cannot honour): still a result with the hint,
+        # so the report, outputs and check run say why; the ending exits 2 for a usage error.
         print(f"overfit-gate: error: {exc}", file=sys.stderr, flush=True)
         outcome = Outcome(exit_code=None, error=str(exc), error_type=type(exc).__name__)
     result = collect(outcome, out_dir, ending.base, cfg.timeout, nonce=nonce)

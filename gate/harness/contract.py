@@ -37,6 +37,8 @@ class ErrorKind:
     NO_BACKWARD = "NoBackward"
     NO_OPTIMIZER_STEP = "NoOptimizerStep"
     MODEL_NOT_FOUND = "ModelNotFound"  # optimizers step, but no module is ever called as model(x)
+    # The gate's own instrumentation raised: never reported as the pipeline's error.
+    GATE_INTERNAL = "GateInternalError"
     # Controller side: what the runner left behind could not be read.
     HARNESS_CRASHED = "HarnessCrashed"
     RESULT = "ResultError"

@@ -75,6 +75,7 @@ class Causality(Check):
             p = probe.run(ctx, n)
             if isinstance(p, str):
                 return [result(NAME, "skip", f"could not probe: {p}")]
+            n = p.n  # the probe ran on a slice of the batch
             out = p.output
             if out.dim() <= dim or out.shape[0] != n:
                 return [
@@ -87,11 +88,12 @@ class Causality(Check):
                 if t < 0 or t >= length - 1:
                     continue
                 s = (out[0].select(dim - 1, t) * w[0].select(dim - 1, t)).sum()
-                leaf_g, mod_g = p.grads(s)
+                leaf_g = p.grads(s)
                 for leaf, g in zip(p.leaves, leaf_g, strict=True):
                     flag, future = future_leak(g, t, dim, length)
                     signal |= flag is not None
                     if flag:
+                        mod_g = p.module_grads(s)
                         where = probe.locate(
                             [future_leak(mg, t, dim, length)[0] for mg in mod_g], p.modules, "the future leaks in"
                         )
@@ -133,7 +135,7 @@ class Causality(Check):
 
         handle = ctx.model.register_forward_hook(grab)
         try:
-            loss = ctx.loss_fn(ctx.model, ctx.batch)
+            loss = ctx.loss_fn(ctx.model, p.batch)
         finally:
             handle.remove()
         if not captured or not isinstance(loss, torch.Tensor) or not loss.requires_grad:

@@ -10,6 +10,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from gate.harness import phase
 from gate.harness.checks.base import result
 from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
 from gate.harness.contract import CheckRecord
@@ -17,7 +18,7 @@ from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.pinning import qualname
-from gate.harness.script.session import Session, StopScript
+from gate.harness.script.session import GateInternalError, Session, StopScript
 from gate.harness.verdict import Monitor, fmt
 
 
@@ -44,16 +45,21 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     probe.launch = real.launch  # a launcher's worker runs the same way again
     log(
         f"overfit-gate harness: input_dependence: running the script again with the inputs of "
-        f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)"
+        f"{type(ctx.model).__name__} zeroed (at most {budget} steps)"
     )
     seed_everything(spec.seed)
     patcher = Patcher()
     try:
         install(probe, patcher, pin_loaders=spec.pin in ("auto", "dataloader"))
         try:
-            command.run(target)
+            with phase.within("the gate's input_dependence rerun of the script (inputs zeroed)"):
+                command.run(target)
         except (StopScript, SystemExit):
             pass
+        except GateInternalError as exc:
+            return result(
+                NAME, "warn", f"could not run: the gate's own instrumentation failed in the second run ({exc})"
+            )
         except Exception as exc:
             if not probe.stopping:
                 return result(NAME, "skip", f"the second run (inputs zeroed) raised {type(exc).__name__}: {exc}")
@@ -66,7 +72,7 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
         return result(
             NAME,
             "fail",
-            f"with the inputs of {type(real.modules.top).__name__} zeroed the loss still reached the target "
+            f"with the inputs of {type(ctx.model).__name__} zeroed the loss still reached the target "
             f"{fmt(mon.target)} (step {monitor.target_step}; the real run needed {mon.target_step}): the loss does "
             "not depend on the input",
             "the targets or the loss come from something other than the inputs: labels computed from the model's "

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from gate.harness import output
 from gate.harness.checks.base import result
 from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
 from gate.harness.loop import LoopOutcome
@@ -18,7 +19,7 @@ from gate.harness.script.context import pinning_sentence
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
-from gate.harness.script.session import Session, StopScript
+from gate.harness.script.session import GateInternalError, Session, StopScript
 from gate.harness.spec import Spec
 
 
@@ -41,7 +42,7 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
         try:
             command.run(target)
             ended = "returned"
-        except StopScript:
+        except (StopScript, GateInternalError):
             pass
         except SystemExit as exc:
             exit_code = exc.code
@@ -51,8 +52,24 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
                 raise
     finally:
         patcher.restore()
+    if session.internal_error is not None:
+        return _internal_error(session, started)
     session.flush()
     return _result(spec, session, started, ended, exit_code, target)
+
+
+def _internal_error(session: Session, started: float) -> ResultRecord:
+    """The gate's own instrumentation failed: say so, never blame the pipeline."""
+    exc = session.internal_error
+    assert exc is not None
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = (
+        f"overfit-gate internal error, not your pipeline: the gate's instrumentation raised {type(exc).__name__} "
+        f"({first}); please report it to overfit-gate with the traceback in result.json"
+    )
+    out = _error(session, started, ErrorKind.GATE_INTERNAL, reason)
+    out["error"] = output.error_info(exc, ErrorKind.GATE_INTERNAL) | {"message": reason}
+    return out
 
 
 def _error(session: Session, started: float, kind: str, reason: str) -> ResultRecord:
