@@ -18,7 +18,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from gate.errors import EXIT_USAGE
 from gate.inputs import INPUT_PREFIX, norm, read_env
 
 SUBCOMMANDS = ("run", "publish", "verify", "report")
@@ -62,11 +61,24 @@ def _give_back(out_dir: Path, workspace: str | None) -> None:
     if os.geteuid() != 0 or not workspace or not out_dir.is_dir():
         return
     st = Path(workspace).stat()
-    if st.st_uid == 0:
+    if st.st_uid == 0 or out_dir.is_symlink():
         return
-    for path in [out_dir, *out_dir.rglob("*")]:
-        with contextlib.suppress(OSError):
-            os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
+    # fwalk holds each folder open and never follows a link (the training code may have swapped
+    # a subfolder for a link to /etc meanwhile); lchown changes a link itself, never its target.
+    with contextlib.suppress(OSError):
+        os.chown(out_dir, st.st_uid, st.st_gid, follow_symlinks=False)
+        for _root, dirs, files, dir_fd in os.fwalk(out_dir, follow_symlinks=False):
+            for name in dirs + files:
+                with contextlib.suppress(OSError):
+                    os.chown(name, st.st_uid, st.st_gid, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def _usage_error(message: str, env: Mapping[str, str]) -> int:
+    """A bad input still ends like any run: an error result, the outputs, the job summary."""
+    from gate.ending import Ending
+    from gate.errors import UsageError
+
+    return Ending(env=env, out_dir=_report_dir(env)).fail(UsageError(message))
 
 
 def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -79,8 +91,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     try:
         args = argv_for(env)
     except ValueError as exc:
-        print(f"overfit-gate: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(str(exc), env)
     code = cli(args, env)
     if args[0] in ("run", "report"):
         _give_back(_report_dir(env), env.get("GITHUB_WORKSPACE"))

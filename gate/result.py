@@ -16,6 +16,9 @@ from gate.errors import ResultError
 from gate.harness.contract import SCHEMA, CheckStatus, Verdict
 
 RESULT_FILE = "result.json"
+# `publish` reads a result.json an untrusted job produced: a real one is a few kB plus ~20 bytes
+# per step, so 8 MB is ample and keeps a hostile one from costing memory, time or API calls.
+MAX_RESULT_BYTES = 8 * 1024 * 1024
 
 
 class _Model(BaseModel):
@@ -72,6 +75,8 @@ class Result(_Model):
     notes: list[str] = Field(default_factory=list)
     seed: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    # Echo of the spec's one-time nonce: proves the harness of *this* run wrote the file.
+    nonce: str | None = None
     # Pull requests under `config-source: base`: what the PR's file changes in the verdict keys
     # (applied only after merge), one "`key`: base → head" line each, for reviewers.
     config_changes: list[str] = Field(default_factory=list)
@@ -84,34 +89,51 @@ class Result(_Model):
         return self.model_dump(by_alias=True, mode="json")
 
     def write(self, out_dir: Path) -> Path:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / RESULT_FILE
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.dump(), indent=2, allow_nan=False) + "\n")
-        tmp.replace(path)  # atomic: a reader never sees half a result
-        return path
+        from gate import outdir
+
+        # Atomic (a reader never sees half a result), and never through a planted symlink.
+        return outdir.write_text(out_dir / RESULT_FILE, json.dumps(self.dump(), indent=2, allow_nan=False) + "\n")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (the harness writes null for a non-finite loss)")
 
 
 def load_result(out_dir: Path) -> Result:
-    """Read and validate ``out_dir/result.json``; a clear ResultError otherwise."""
+    """Read and validate ``out_dir/result.json``; a clear ResultError otherwise, whatever the
+    file holds (it may come from an untrusted job: huge, nested, not UTF-8, not a file)."""
     path = Path(out_dir) / RESULT_FILE
     try:
-        raw = json.loads(path.read_text())
+        with path.open("rb") as fh:
+            data = fh.read(MAX_RESULT_BYTES + 1)
     except FileNotFoundError:
         raise ResultError(
             f"no {RESULT_FILE} in {out_dir}",
             hint="run `overfit-gate run --out DIR` first, or point --out at the downloaded report folder",
         ) from None
-    except json.JSONDecodeError as exc:
-        raise ResultError(f"{path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ResultError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_RESULT_BYTES:
+        raise ResultError(f"{path} is larger than {MAX_RESULT_BYTES // 2**20} MB; refusing to read it")
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ResultError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise ResultError(f"{path} is nested too deeply to be a result") from None
+    except ValueError as exc:  # JSONDecodeError, NaN, an integer over Python's digit limit
+        raise ResultError(f"{path} is not valid JSON: {str(exc)[:200]}") from None
     return parse_result(raw, source=str(path))
 
 
 def parse_result(raw: Any, source: str = RESULT_FILE) -> Result:
     try:
         return Result.model_validate(raw)
+    except RecursionError:
+        raise ResultError(f"{source} is nested too deeply to be a result") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5])
+        problems = problems if len(problems) <= 500 else problems[:499] + "…"
         raise ResultError(
             f"{source} does not match the result schema: {problems}",
             hint="the harness and controller versions may differ; re-run the gate",

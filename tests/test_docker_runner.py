@@ -19,7 +19,7 @@ import pytest
 from gate.config import Config
 from gate.result import Result
 from gate.runners.base import Job
-from gate.runners.docker import DockerRunner
+from gate.runners.docker import PIDS_LIMIT, DockerRunner
 from tests.conftest import ROOT
 from tests.docker_support import Images, containers, docker_images
 
@@ -90,10 +90,11 @@ def test_network_off_and_no_environment_inside(gate_cli, docker_images: Images, 
         *argv,
         "--no-publish",
         cwd=ws,
+        out=ws / "report",
         env={"GITHUB_TOKEN": "ghs_secret", "INPUT_GITHUB-TOKEN": "ghs_secret", "MY_VAR": "1"},
     )
     assert code == 0, out
-    evidence = json.loads((ws / "evidence.json").read_text())
+    evidence = json.loads((ws / "report" / "evidence.json").read_text())
     assert evidence["interfaces"] == ["lo"]  # network_mode none: loopback only
     inside = set(evidence["env"])
     assert not inside & {"GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "MY_VAR"}
@@ -104,9 +105,24 @@ def test_network_off_and_no_environment_inside(gate_cli, docker_images: Images, 
 
 
 def test_network_is_opt_in(gate_cli, docker_images: Images, ws: Path) -> None:
-    code, _, out = gate_cli("run", "--entrypoint", f"{TASKS}:probe", *_docker(docker_images, "--network"), cwd=ws)
+    argv = _docker(docker_images, "--network")
+    code, _, out = gate_cli("run", "--entrypoint", f"{TASKS}:probe", *argv, cwd=ws, out=ws / "report")
     assert code == 0, out
-    assert "eth0" in json.loads((ws / "evidence.json").read_text())["interfaces"]
+    assert "eth0" in json.loads((ws / "report" / "evidence.json").read_text())["interfaces"]
+
+
+def test_the_container_is_hardened_and_cannot_write_the_workspace(gate_cli, docker_images: Images, ws: Path) -> None:
+    """No capability, no privilege gain, a pids limit; the checkout is read-only (no hook planted
+    in .git for a later job on a self-hosted runner) while $HOME and the out folder are writable."""
+    (ws / ".git" / "hooks").mkdir(parents=True)
+    argv = _docker(docker_images)
+    code, _, out = gate_cli("run", "--entrypoint", f"{TASKS}:probe", *argv, cwd=ws, out=ws / "report")
+    assert code == 0, out
+    evidence = json.loads((ws / "report" / "evidence.json").read_text())
+    assert int(evidence["cap_eff"], 16) == 0 and evidence["no_new_privs"] == "1"
+    assert evidence["hook"].startswith("refused") and not (ws / ".git" / "hooks" / "pre-commit").exists()
+    assert evidence["scratch"] == "written"
+    assert evidence["pids_max"] == str(PIDS_LIMIT)
 
 
 def test_hanging_task_is_killed_at_timeout(gate_cli, docker_images: Images, ws: Path) -> None:

@@ -256,3 +256,32 @@ def test_token_order() -> None:
 def test_pat_reads_its_login(fake: FakeGitHub) -> None:
     c, _ = client(fake, token=PAT)
     assert c.get("/user")["login"] == "octocat"
+
+
+def test_a_post_whose_answer_was_lost_is_looked_up_not_repeated(fake: FakeGitHub) -> None:
+    """A read timeout after GitHub created the check run: re-POSTing made a duplicate that
+    stayed in_progress forever. The run is found by its external_id instead."""
+    from gate.github import check_runs as checks
+
+    fake.delay("checks/create", 3, applied=True)
+    c, _ = client(fake, timeout=1)
+    run = checks.create(c, REPO, "overfit-gate", "a" * 40, None)
+    assert [r["id"] for r in fake.check_runs] == [run.id]
+    assert [r.op for r in fake.log] == ["checks/list-for-ref"]  # the lost POST is logged when it answers
+
+
+def test_a_post_that_may_have_landed_is_not_resent_without_a_lookup(fake: FakeGitHub) -> None:
+    fake.delay("issues/create-comment", 3, applied=True)
+    c, _ = client(fake, timeout=1)
+    with pytest.raises(GitHubAPIError, match="could not reach GitHub"):
+        c.post(f"/repos/{REPO}/issues/2/comments", {"body": "hi"})
+    assert len(fake.comments_on(REPO, 2)) == 1  # the one that landed, never a second
+
+
+def test_a_server_that_never_answers_costs_the_budget_not_minutes(fake: FakeGitHub) -> None:
+    fake.delay("*", 60, times=99)
+    c = GitHubClient(Secret(TOKEN), fake.api_url, budget=3, timeout=30)  # real sleeps
+    started = time.monotonic()
+    with pytest.raises(GitHubAPIError, match="budget"):
+        c.get(f"/repos/{REPO}/issues/2/comments")
+    assert time.monotonic() - started < 6

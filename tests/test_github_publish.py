@@ -192,14 +192,16 @@ def test_bad_credentials_fail_the_publish_job_but_not_silently(
     assert fake.writes() and all(r.status == 401 for r in fake.writes())
 
 
-def test_many_failing_checks_are_annotated_in_batches_of_50(
+def test_annotations_are_capped_at_50_and_publish_creates_the_run_completed_in_one_post(
     fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish(actions_env(fake, tmp_path, event()), prepared(tmp_path, result("fail", n_failing=120)), capsys)
+    """A fork's artifact with 2,000 failing checks once became 40 PATCHes: now one request."""
+    publish(actions_env(fake, tmp_path, event()), prepared(tmp_path, result("fail", n_failing=2000)), capsys)
     run = fake.check_runs[0]
-    assert len(fake.annotations[run["id"]]) == 120 and run["output"]["annotations_count"] == 120
-    sizes = [len(r.body["output"]["annotations"]) for r in fake.log if r.op == "checks/update"]
-    assert sizes == [50, 50, 20]
+    assert len(fake.annotations[run["id"]]) == 50 and run["output"]["annotations_count"] == 50
+    checks_calls = [r for r in fake.log if r.op.startswith("checks/")]
+    assert [(r.op, r.body["status"]) for r in checks_calls] == [("checks/create", "completed")]
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
 
 
 def test_the_gate_name_comes_from_the_trusted_job_not_the_report(

@@ -149,3 +149,25 @@ def test_annotations_point_at_the_repository_path_in_both_channels() -> None:
     # Check-run annotations and workflow-command annotations name the same file.
     failing = sub.model_copy(update={"checks": [CheckResult(name="x", status="fail", message="m")]})
     assert [a["path"] for a in build_annotations(failing)] == ["sub/project/examples/mlp_classifier.py"]
+
+
+def test_outputs_and_annotations_stay_within_githubs_byte_limits(tmp_path: Path) -> None:
+    """1 MB for a job's outputs, 64 KB for an annotation message: counted in bytes, and text
+    from the training code may be 4 bytes a character."""
+    from gate.github.check_runs import build_annotations
+    from gate.report.actions import emit
+
+    huge = "\U0001f525" * 500_000  # 2 MB of emoji
+    result = Result.model_validate(
+        {
+            "verdict": "fail",
+            "reason": huge,
+            "checks": [{"name": "finite", "status": "fail", "message": huge, "data": {"line": 1}}],
+            "entrypoint": "train.py:make_task",
+        }
+    )
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "out.txt")}
+    emit(result, tmp_path, env)
+    assert (tmp_path / "out.txt").stat().st_size < 1024 * 1024
+    (note,) = build_annotations(result)
+    assert len(note["message"].encode()) <= 64 * 1024

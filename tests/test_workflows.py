@@ -281,9 +281,20 @@ def test_action_command_lines(env: dict[str, str], argv: list[str]) -> None:
     assert argv_for(env) == argv
 
 
-def test_action_bad_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
-    assert action_main([], {"INPUT_SUBCOMMAND": "deploy"}) == 2
+def test_action_bad_subcommand(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    env = {
+        "INPUT_SUBCOMMAND": "deploy",
+        "INPUT_OUT": str(tmp_path / "report"),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+    assert action_main([], env) == 2
     assert "run, publish, verify, report" in capsys.readouterr().err
+    # Exit 2 still ends like every run: the outputs, the summary and an error result say why.
+    assert "verdict=error" in (tmp_path / "output.txt").read_text()
+    assert "subcommand" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "report" / "result.json").is_file()
 
 
 def test_action_passes_arguments_through(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import types
 import typing
 from typing import Any
@@ -65,3 +66,39 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
             value = [p.strip() for v in value for p in str(v).split(",") if p.strip()]
         out[name] = value
     return out
+
+
+def add_token_flags(parser: argparse.ArgumentParser) -> None:
+    """The token comes from $GITHUB_TOKEN or a file: a command line is readable by every
+    process on the machine (``/proc/<pid>/cmdline``), the training code included."""
+    parser.add_argument(
+        "--github-token-file",
+        default=None,
+        metavar="FILE",
+        help="read the token for publishing from FILE (default: $GITHUB_TOKEN); never printed",
+    )
+    parser.add_argument(
+        "--github-token", default=None, help="deprecated: visible to other processes; use $GITHUB_TOKEN or a file"
+    )
+
+
+def token_from_args(args: argparse.Namespace) -> str | None:
+    """The token the flags name, if any (the environment is read by ``gate.github.env``)."""
+    path = getattr(args, "github_token_file", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return fh.read().strip() or None
+        except OSError as exc:
+            from gate.errors import UsageError
+
+            raise UsageError(f"cannot read the token file {path}: {exc.strerror}") from None
+    token: str | None = getattr(args, "github_token", None)
+    if token:
+        print(
+            "overfit-gate: warning: --github-token is deprecated: other processes (the training code "
+            "included) can read a command line; set $GITHUB_TOKEN or use --github-token-file",
+            file=sys.stderr,
+            flush=True,
+        )
+    return token

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from pathlib import Path
 
+from gate.commands.flags import add_token_flags, token_from_args
 from gate.config import report_folder
-from gate.errors import EXIT_ERROR, VERDICT_EXIT, UsageError
-from gate.github.env import from_environ, split_repo
-from gate.github.publish import publisher, render_summary
-from gate.report.actions import command, emit, one_line
+from gate.ending import Ending
+from gate.errors import EXIT_ERROR, UsageError
+from gate.github.env import from_environ, secret_values, split_repo
+from gate.github.publish import publisher
+from gate.report.actions import command, one_line
 from gate.report.untrusted import inline
-from gate.result import load_result
+from gate.result import Result, load_result
 
 DEFAULT_NAME = "overfit-gate"
 
@@ -30,7 +33,7 @@ DEFAULT_NAME = "overfit-gate"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="report folder holding result.json (default: overfit-gate-report)")
     parser.add_argument("--name", default=None, help=f"check run / status / comment name (default: {DEFAULT_NAME})")
-    parser.add_argument("--github-token", default=None, help="token (default: $GITHUB_TOKEN); never printed")
+    add_token_flags(parser)
     parser.add_argument("--repo", default=None, help="owner/name (default: $GITHUB_REPOSITORY)")
     parser.add_argument(
         "--sha", default=None, help="commit to mark (default: the PR head / workflow_run head / $GITHUB_SHA)"
@@ -45,10 +48,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _announce(result: Result, out_dir: Path) -> str:
+    return f"overfit-gate: verdict {result.verdict}: {one_line(result.reason)}"
+
+
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    out_dir = report_folder(args.out, env)
-    result = load_result(out_dir)
+    token = token_from_args(args)
     name = args.name or DEFAULT_NAME
+    ending = Ending(
+        env=env,
+        out_dir=report_folder(args.out, env),
+        write_files=False,  # the folder is input (maybe from an untrusted job): never written
+        secrets=secret_values(env, token),
+        base={"name": name},
+        announce=_announce,
+    )
+    return ending.guard(lambda: _publish(args, env, token, name, ending))
+
+
+def _publish(args: argparse.Namespace, env: Mapping[str, str], token: str | None, name: str, ending: Ending) -> int:
+    if args.repo:
+        split_repo(args.repo)
+    gh = from_environ(env, token)
+    # Before reading the folder, so that a folder that cannot be read still concludes a check run.
+    out_dir = ending.folder
+    pub = ending.publisher = publisher(gh, name, repo=args.repo, sha=args.sha, pr=args.pr, out_dir=out_dir)
+    result = load_result(out_dir)
     if result.name and result.name != name:
         # The folder may come from an untrusted job: its name could impersonate another
         # required check, so only this job's --name counts.
@@ -57,23 +82,20 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             "(pass --name to change)",
             flush=True,
         )
-    if args.repo:
-        split_repo(args.repo)
-    emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped
-    gh = from_environ(env, args.github_token)
-    pub = publisher(gh, name, repo=args.repo, sha=args.sha, pr=args.pr, out_dir=out_dir)
+    # Job summary, outputs and annotations even when GitHub writes are skipped; one POST that
+    # creates the check run already completed.
+    code = ending.finish(result.model_copy(update={"name": name}))
     if pub is None:
         raise UsageError(
             "cannot publish: no token or no repository/commit",
-            hint="in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`; elsewhere --github-token, --repo and --sha",
+            hint="in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`; elsewhere $GITHUB_TOKEN or "
+            "--github-token-file, --repo and --sha",
         )
-    pub.finish(result, render_summary(result))
-    print(f"overfit-gate: verdict {result.verdict}: {one_line(result.reason)}", flush=True)
     if pub.notices:
         _nothing_published(pub.notices[0], env)
         if args.require_publish:
             return EXIT_ERROR
-    return EXIT_ERROR if pub.failures else VERDICT_EXIT[result.verdict]
+    return EXIT_ERROR if pub.failures else code
 
 
 def _nothing_published(why: str, env: Mapping[str, str]) -> None:

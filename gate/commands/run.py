@@ -5,29 +5,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shlex
 import sys
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gate import __version__
 from gate.collect import collect
-from gate.commands.flags import add_config_flags, config_overrides
+from gate.commands.flags import add_config_flags, add_token_flags, config_overrides, token_from_args
 from gate.config import Config, out_setting, resolve_with_changes
-from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, RunnerError, UsageError
-from gate.harness.contract import USAGE_ERRORS
+from gate.ending import Ending
+from gate.errors import EntrypointError, RunnerError, UsageError
+from gate.github.env import secret_values
 from gate.harness.spec import Spec
 from gate.report.actions import TrainingLog, one_line
-from gate.result import ErrorInfo, Result
+from gate.result import Result
 from gate.runners import Job, Outcome, get_runner
+from gate.scrub import text as scrub_text
 from gate.workspace import confine
-
-if TYPE_CHECKING:
-    from gate.github.publish import Publisher
-
 
 # Files a previous run may have left in --out; removed first so a stale verdict is never read.
 STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.json")
@@ -38,13 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-file", default=None, help="TOML file with the config (default: ./pyproject.toml [tool.overfit-gate])"
     )
-    parser.add_argument(
-        "--github-token", default=None, help="token for publishing (default: $GITHUB_TOKEN); never printed"
-    )
+    add_token_flags(parser)
     add_config_flags(parser)
 
 
-def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path, list[str]]:
+def load_config(
+    args: argparse.Namespace, env: Mapping[str, str], token: str | None = None
+) -> tuple[Config, Path, list[str]]:
     """The config, the working directory, and what a pull request changes in the gate's config
     (on pull requests the verdict keys come from the base commit: gate/baseconfig.py)."""
     from gate.baseconfig import reader
@@ -52,7 +51,7 @@ def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Confi
     cli = config_overrides(args)
     if getattr(args, "trailing", None):
         cli["command"] = args.trailing
-    base = reader(env, args.github_token)
+    base = reader(env, token)
     cfg, changes = resolve_with_changes(cli, env, Path.cwd(), args.config_file, base)
     workdir = cfg.workdir(Path.cwd())
     if not workdir.is_dir():
@@ -80,10 +79,10 @@ def _check_entrypoint(cfg: Config, workdir: Path) -> None:
             )
 
 
-def build_spec(cfg: Config, out_dir: Path) -> dict[str, Any]:
+def build_spec(cfg: Config, out_dir: Path, nonce: str = "") -> dict[str, Any]:
     data = cfg.model_dump()
     spec = {k: data[k] for k in Spec.__dataclass_fields__ if k in data and k not in ("mode", "out", "command")}
-    spec.update(mode=cfg.mode, out=str(out_dir), command=list(cfg.command or []))
+    spec.update(mode=cfg.mode, out=str(out_dir), command=list(cfg.command or []), nonce=nonce)
     return Spec.from_dict(spec).to_dict()
 
 
@@ -98,9 +97,11 @@ def print_config(cfg: Config) -> None:
 
 
 def _clear(out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from gate import outdir
+
+    outdir.ensure_dir(out_dir)
     for name in STALE:
-        (out_dir / name).unlink(missing_ok=True)
+        outdir.remove(out_dir / name)
 
 
 def _fallback_folder(args: argparse.Namespace, env: Mapping[str, str]) -> Path | None:
@@ -112,30 +113,6 @@ def _fallback_folder(args: argparse.Namespace, env: Mapping[str, str]) -> Path |
         except UsageError:
             continue
     return None
-
-
-def _record_usage_error(
-    exc: UsageError, out_dir: Path | None, env: Mapping[str, str], cfg: Config | None = None
-) -> None:
-    """A usage error still leaves a report behind (an `error` result), so a CI step that
-    uploads the folder or reads the outputs sees why nothing ran."""
-    if out_dir is None:
-        return
-    _clear(out_dir)
-    result = Result(
-        verdict="error",
-        reason=exc.message,
-        error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
-        gate_version=__version__,
-        name=cfg.name if cfg else Config.model_fields["name"].default,
-        mode=cfg.mode if cfg else "task",
-        entrypoint=cfg.entrypoint if cfg else None,
-        config=cfg.model_dump(mode="json") if cfg else {},
-    )
-    from gate.report import write_reports
-
-    result.write(out_dir)
-    write_reports(result, out_dir)
 
 
 def _prewarm_reports() -> None:
@@ -155,29 +132,28 @@ def _prewarm_reports() -> None:
     threading.Thread(target=_import, name="overfit-gate-prewarm", daemon=True).start()
 
 
+def _announce(result: Result, out_dir: Path) -> str:
+    from gate.report.terminal import summary
+
+    return summary(result, out_dir)
+
+
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    try:
-        cfg, workdir, changes = load_config(args, env)
-        out_dir = confine(cfg.out, env)
-    except UsageError as exc:
-        _record_usage_error(exc, _fallback_folder(args, env), env)
-        raise
-    try:
-        _check_entrypoint(cfg, workdir)
-    except UsageError as exc:
-        _record_usage_error(exc, out_dir, env, cfg)
-        raise
-    _clear(out_dir)
-    print_config(cfg)
-    pub = None
-    if cfg.publish or env.get("GITHUB_ACTIONS") == "true" or args.github_token:
-        # Lazily: outside Actions, without a token and without --publish there is nothing to
-        # publish or to record for a later `publish`, and the client is not worth importing.
-        from gate.github.publish import for_run
+    token = token_from_args(args)
+    ending = Ending(
+        env=env,
+        out_dir=_fallback_folder(args, env),
+        secrets=secret_values(env, token),
+        announce=_announce,
+        clear=_clear,
+    )
+    return ending.guard(lambda: _run(args, env, token, ending))
 
-        pub = for_run(args.github_token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
 
-    base: dict[str, Any] = {
+def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, ending: Ending) -> int:
+    cfg, workdir, changes = load_config(args, env, token)
+    out_dir = ending.out_dir = confine(cfg.out, env)
+    ending.base = {
         "mode": cfg.mode,
         "name": cfg.name,
         "entrypoint": cfg.entrypoint,
@@ -186,49 +162,41 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "config": cfg.model_dump(mode="json"),
         "config_changes": changes,
     }
+    _check_entrypoint(cfg, workdir)
+    if cfg.publish or env.get("GITHUB_ACTIONS") == "true" or token:
+        # Lazily: outside Actions, without a token and without --publish there is nothing to
+        # publish or to record for a later `publish`, and the client is not worth importing.
+        # Before the folder is touched: if it cannot be written, the check run still says so.
+        from gate.github.publish import for_run
+
+        ending.publisher = for_run(token, cfg.publish, cfg.name, env, out_dir)  # check run in_progress
+    _clear(out_dir)
+    print_config(cfg)
     if changes:
         print(f"overfit-gate: this pull request changes the gate's config ({cfg.config_source} applies):", flush=True)
         for line in changes:
             print(f"  {one_line(line)}", flush=True)
-    job = Job(spec=build_spec(cfg, out_dir), out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
+    nonce = secrets.token_hex(16)
+    spec = build_spec(cfg, out_dir, nonce)
+    job = Job(spec=spec, out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
     _prewarm_reports()
     try:
-        # The log is the untrusted code's own output: workflow commands in it are stopped.
+        # The log is the untrusted code's own output: workflow commands in it are stopped, and a
+        # credential value it prints is masked.
         with TrainingLog(env) as log:
-            outcome = runner.run(job, log=log)
+            outcome = runner.run(job, log=lambda line: log(scrub_text(line, ending.secrets)))
     except (RunnerError, UsageError) as exc:
         # The runner could not start (no daemon, image missing, no GPU), or found the config
         # unusable for it (no image, a `gpus` it cannot honour): still a result with the hint,
-        # so the report, outputs and check run say why; finish() exits 2 for a usage error.
+        # so the report, outputs and check run say why; the ending exits 2 for a usage error.
         print(f"overfit-gate: error: {exc}", file=sys.stderr, flush=True)
         outcome = Outcome(exit_code=None, error=str(exc), error_type=type(exc).__name__)
-    except BaseException as exc:
-        if pub is not None:
-            pub.abort(exc)  # never leave the check run spinning in_progress
-        raise
-    result = collect(outcome, out_dir, base, cfg.timeout)
+    result = collect(outcome, out_dir, ending.base, cfg.timeout, nonce=nonce)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)
-    return finish(result, out_dir, env, publisher=pub)
-
-
-def finish(result: Result, out_dir: Path, env: Mapping[str, str], publisher: Publisher | None = None) -> int:
-    """Write result.json and the reports, print the summary; the exit code of the verdict."""
-    from gate.report import write_reports
-    from gate.report.actions import emit
-    from gate.report.terminal import summary
-
-    result.write(out_dir)
-    write_reports(result, out_dir)
-    print(summary(result, out_dir), flush=True)
-    emit(result, out_dir, env)  # Actions job summary, outputs, annotations (no-op elsewhere)
-    if publisher is not None:  # check run + PR comment; never changes the exit code
-        publisher.finish_safely(result, out_dir)
-    if result.error is not None and result.error.type in USAGE_ERRORS:
-        return EXIT_USAGE
-    return VERDICT_EXIT[result.verdict]
+    return ending.finish(result)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
+from gate.commands.flags import add_token_flags, token_from_args
 from gate.errors import EXIT_FAIL, EXIT_PASS, UsageError
 from gate.github.env import from_environ, split_repo
 from gate.github.publish import make_client
@@ -18,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sha", default=None, help="commit to check (default: $GITHUB_SHA)")
     parser.add_argument("--name", default="overfit-gate", help="check run / status name (default: overfit-gate)")
     parser.add_argument("--repo", default=None, help="owner/name (default: $GITHUB_REPOSITORY)")
-    parser.add_argument("--github-token", default=None, help="token (default: $GITHUB_TOKEN); never printed")
+    add_token_flags(parser)
     parser.add_argument(
         "--app",
         default=ACTIONS_APP,
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    gh = from_environ(env, args.github_token)
+    gh = from_environ(env, token_from_args(args))
     repo = args.repo or gh.repository
     sha = args.sha or gh.sha
     if not repo or not sha:

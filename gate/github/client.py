@@ -7,6 +7,12 @@
   sleep for an hour) and ``sleep``/``clock`` are injectable so tests are instant.
 - Errors carry GitHub's own message plus what to do; the token is sent only in the
   Authorization header and never appears in a message, an exception or a repr.
+- A POST is not idempotent: after an answer that may hide a success (a read timeout, a dropped
+  connection, a 5xx) it is re-sent only when the caller's ``lookup`` finds nothing (a check
+  run with our ``external_id``, say), and never when there is no lookup and it may have landed.
+- All requests of a client share one time budget (``budget``, seconds spent inside requests
+  and their retries), so a server that never answers costs a bounded time, not 30 s × retries ×
+  calls; ``extend`` grants a few seconds more to conclude a check run.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from gate.github.env import Secret
 
 API_VERSION = "2022-11-28"
 RETRY_STATUSES = (500, 502, 503, 504)
+PUBLISH_BUDGET_S = 120.0  # all of a run's GitHub calls together, retries and waits included
 READ_ONLY_MESSAGE = "Resource not accessible by integration"
 PERMISSIONS_SNIPPET = "permissions:\n  checks: write\n  pull-requests: write\n  statuses: write\n  contents: read"
 
@@ -88,8 +95,10 @@ class GitHubClient:
         backoff: float = 1.0,
         max_wait: float = 60.0,
         timeout: float = 30.0,
+        budget: float = PUBLISH_BUDGET_S,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._token = token
         self.api_url = api_url.rstrip("/")
@@ -100,7 +109,21 @@ class GitHubClient:
         self.timeout = timeout
         self.sleep = sleep if sleep is not None else _default_sleep
         self.clock = clock
+        self.monotonic = monotonic
+        self.budget = budget
+        self.spent = 0.0  # in finished requests
+        self._since: float | None = None  # start of the request in flight
         self.last_response: requests.Response | None = None
+
+    def _used(self) -> float:
+        return self.spent + (self.monotonic() - self._since if self._since is not None else 0.0)
+
+    def remaining(self) -> float:
+        return self.budget - self._used()
+
+    def extend(self, seconds: float) -> None:
+        """Allow ``seconds`` more from now (a last, minimal call to conclude a check run)."""
+        self.budget = self._used() + seconds
 
     def __repr__(self) -> str:
         return f"GitHubClient(api_url={self.api_url!r}, token=***)"
@@ -137,29 +160,72 @@ class GitHubClient:
             return 60.0 * (2**attempt)
         return None
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
-        """Send one API call (retrying what is worth retrying); the decoded JSON body or None."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        lookup: Callable[[], Any] | None = None,
+    ) -> Any:
+        """Send one API call (retrying what is worth retrying); the decoded JSON body or None.
+        ``lookup`` (POST only): finds what an earlier attempt may have created, before a re-send."""
+        if self._since is not None:  # a lookup inside a request: already counted
+            return self._request(method, path, json, params, lookup)
+        self._since = self.monotonic()
+        try:
+            return self._request(method, path, json, params, lookup)
+        finally:
+            self.spent, self._since = self._used(), None
+
+    def _over_budget(self, method: str, shown: str) -> GitHubAPIError:
+        return GitHubAPIError(
+            f"gave up on {method} {shown}: publishing has used its {self.budget:.0f}s budget",
+            "GitHub (or the network to it) is too slow or not answering; re-run the job later",
+            method=method,
+            path=shown,
+        )
+
+    def _wait(self, seconds: float, method: str, shown: str) -> None:
+        if seconds >= self.remaining():
+            raise self._over_budget(method, shown)
+        self.sleep(seconds)
+
+    def _request(
+        self, method: str, path: str, json: Any, params: Mapping[str, Any] | None, lookup: Callable[[], Any] | None
+    ) -> Any:
         url = path if path.startswith("http") else f"{self.api_url}{path}"
         shown = path if not path.startswith(self.api_url) else path[len(self.api_url) :]
+        maybe_sent = False  # a POST that may have landed: look before sending it again
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
+            if maybe_sent and lookup is not None:
+                found = lookup()
+                if found is not None:
+                    return found
+            left = self.remaining()
+            if left <= 0:
+                raise self._over_budget(method, shown)
             try:
                 resp = self.session.request(
-                    method, url, json=json, params=params, headers=self._headers(), timeout=self.timeout
+                    method, url, json=json, params=params, headers=self._headers(), timeout=min(self.timeout, left)
                 )
             except requests.RequestException as exc:
-                if last:
+                landed = method == "POST" and not _never_sent(exc)
+                if last or (landed and lookup is None):
                     raise GitHubAPIError(
                         f"could not reach GitHub at {self.api_url} for {method} {shown}: {self.scrub(type(exc).__name__)}",
                         "check $GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3) and the network",
                         method=method,
                         path=shown,
                     ) from None
-                self.sleep(min(self.max_wait, self.backoff * 2**attempt))
+                maybe_sent = maybe_sent or landed
+                self._wait(min(self.max_wait, self.backoff * 2**attempt), method, shown)
                 continue
             if resp.status_code < 400:
                 self.last_response = resp
-                return resp.json() if resp.content else None
+                return _decode(resp, method, shown)
             wait = self._rate_limit_wait(resp, attempt)
             if wait is not None:
                 if last or wait > self.max_wait:
@@ -172,10 +238,11 @@ class GitHubClient:
                         method=method,
                         path=shown,
                     )
-                self.sleep(wait)
+                self._wait(wait, method, shown)
                 continue
             if resp.status_code in RETRY_STATUSES and not last:
-                self.sleep(min(self.max_wait, self.backoff * 2**attempt))
+                maybe_sent = maybe_sent or method == "POST"
+                self._wait(min(self.max_wait, self.backoff * 2**attempt), method, shown)
                 continue
             api_message = self.scrub(_message(resp))
             message, hint = _explain(resp.status_code, method, shown, api_message)
@@ -187,8 +254,8 @@ class GitHubClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, body: Any) -> Any:
-        return self.request("POST", path, json=body)
+    def post(self, path: str, body: Any, lookup: Callable[[], Any] | None = None) -> Any:
+        return self.request("POST", path, json=body, lookup=lookup)
 
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, json=body)
@@ -211,6 +278,33 @@ class GitHubClient:
             # Never send the token to a host the Link header made up.
             url = nxt if nxt and nxt.startswith(self.api_url + "/") else None
             query = None  # the next link carries the query
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request surely did not reach the server (so re-sending a POST is safe)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return isinstance(exc, requests.ConnectionError) and (
+        "NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text
+    )
+
+
+def _decode(resp: requests.Response, method: str, shown: str) -> Any:
+    """The JSON body of a success; an HTML page (a proxy, a captive portal) is an error, not a crash."""
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except (ValueError, RecursionError):
+        kind = resp.headers.get("Content-Type", "unknown type").split(";")[0]
+        raise GitHubAPIError(
+            f"GitHub answered {resp.status_code} to {method} {shown} with a body that is not JSON ({kind})",
+            "a proxy or a wrong $GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3)?",
+            status=resp.status_code,
+            method=method,
+            path=shown,
+        ) from None
 
 
 def _message(resp: requests.Response) -> str:

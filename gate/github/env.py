@@ -19,8 +19,25 @@ DEFAULT_SERVER_URL = "https://github.com"
 # Where the token may come from, in order (the CLI flag is checked by the caller first).
 TOKEN_VARS = ("GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN")
 # Credentials the training code must never see (the local runner drops them from the child's
-# environment): every place we read a token from, and the other names tokens travel under.
-SECRET_VARS = (*TOKEN_VARS, "GH_TOKEN", "OVERFIT_GATE_GITHUB_TOKEN")
+# environment): every place we read a token from, the other names tokens travel under, and the
+# runner's own credentials (artifact/cache service, OIDC token request).
+SECRET_VARS = (
+    *TOKEN_VARS,
+    "GH_TOKEN",
+    "OVERFIT_GATE_GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_CACHE_SERVICE_V2",
+    "ACTIONS_RESULTS_URL",
+)
+# Any other ACTIONS_* variable is dropped too (GitHub adds new credentials under that prefix),
+# except the two debug switches, which carry no secret and change nothing the gate decides.
+SECRET_PREFIX = "ACTIONS_"
+HARMLESS = ("ACTIONS_STEP_DEBUG", "ACTIONS_RUNNER_DEBUG")
+MIN_SECRET_CHARS = 8  # shorter values ("1", "true") would scrub ordinary words
 PR_EVENTS = ("pull_request", "pull_request_target")
 
 
@@ -129,6 +146,24 @@ class GitHubEnv:
         # Only PR-triggered runs from forks are known to be read-only up front; the rest
         # is discovered from GitHub's answer (403 "Resource not accessible by integration").
         return self.event_name in PR_EVENTS and self.event.is_fork and self.event_name != "pull_request_target"
+
+
+def is_secret_var(name: str) -> bool:
+    return name in SECRET_VARS or (name.startswith(SECRET_PREFIX) and name not in HARMLESS)
+
+
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without any credential: what the training code may see."""
+    return {k: v for k, v in env.items() if not is_secret_var(k)}
+
+
+def secret_values(env: Mapping[str, str], *extra: str | Secret | None) -> tuple[str, ...]:
+    """Every credential value in ``env`` (and ``extra``), longest first, to scrub from
+    whatever the gate writes: a value that leaked to the training code must not come back
+    unmasked in result.json, a report, the summary, the outputs or the comment."""
+    values = {v.strip() for k, v in env.items() if is_secret_var(k)}
+    values |= {e.reveal() if isinstance(e, Secret) else e.strip() for e in extra if e}
+    return tuple(sorted((v for v in values if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True))
 
 
 def resolve_token(cli_token: str | None, env: Mapping[str, str]) -> Secret:

@@ -24,7 +24,7 @@ from gate.github.check_runs import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
 from gate.github.env import GitHubEnv, from_environ
 from gate.harness.contract import ErrorKind
-from gate.result import Result
+from gate.result import ErrorInfo, Result
 
 CONTEXT_FILE = "github-context.json"  # written by `run` beside result.json for the fork pattern
 Say = Callable[[str], None]
@@ -54,6 +54,7 @@ class Publisher:
     say: Say = _print
     mode: Literal["checks", "status", "off"] = "checks"
     check_run: CheckRun | None = None
+    concluded: bool = False  # the check run (or status) carries a final state
     failures: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -117,21 +118,28 @@ class Publisher:
         elif self.mode == "status":
             self._status(None)
 
-    def finish(self, result: Result, summary: str) -> None:
-        """Conclude the check run (or status) and upsert the sticky comment."""
-        if self.mode == "checks":
-            try:
-                if self.check_run is None:
-                    self.check_run = check_runs.create(
-                        self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
-                    )
+    def _conclude(self, result: Result, summary: str) -> None:
+        """Complete the in_progress run, or (``publish``) create it completed in one POST."""
+        try:
+            if self.check_run is None:
+                self.check_run = check_runs.create_completed(
+                    self.client, self.target.repo, self.name, self.target.sha, result, summary, self.target.details_url
+                )
+            else:
                 check_runs.complete(
                     self.client, self.target.repo, self.check_run.id, result, summary, self.target.details_url
                 )
-            except GitHubAPIError as exc:
-                self._checks_refused(exc, result)
+            self.concluded = True
+        except GitHubAPIError as exc:
+            self._checks_refused(exc, result)
+
+    def finish(self, result: Result, summary: str) -> None:
+        """Conclude the check run (or status) and upsert the sticky comment."""
+        if self.mode == "checks":
+            self._conclude(result, summary)
         elif self.mode == "status":
             self._status(result)
+            self.concluded = True
         if self.mode != "off" and self.target.pr is not None:
             try:
                 url = comments.upsert(self.client, self.target.repo, self.target.pr, self.name, summary)
@@ -151,19 +159,30 @@ class Publisher:
                 f"overfit-gate: notice: publishing to GitHub failed unexpectedly ({type(exc).__name__}: "
                 f"{self.client.scrub(str(exc))}); the verdict stands"
             )
+            self.rescue(result)
 
-    def abort(self, exc: BaseException) -> None:
-        """The run died before a result existed (runner failure, Ctrl-C): never leave the
-        check run spinning in_progress."""
-        kind = ErrorKind.CANCELLED if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
-        reason = getattr(exc, "message", None) or str(exc) or kind
-        result = Result.model_validate(
-            {"verdict": "error", "reason": reason, "error": {"type": kind, "message": reason}}
-        )
+    def rescue(self, result: Result, cancelled: bool = False, seconds: float = 5.0) -> None:
+        """The last word when publishing was cut short (a crash, a cancel): one minimal request,
+        within ``seconds``, so the check run is never left in_progress. Never raises."""
+        if self.mode != "checks" or self.concluded:
+            return
+        if cancelled:
+            result = result.model_copy(
+                update={"verdict": "error", "error": ErrorInfo(type=ErrorKind.CANCELLED, message="")}
+            )
+        body = check_runs.final_body(result, "", None, minimal=True)
+        self.client.extend(seconds)
         try:
-            self.finish(result, f"**overfit-gate: error** — {reason}")
-        except Exception as err:  # the original exception is the one to report
-            self.say(f"overfit-gate: notice: could not conclude the check run ({type(err).__name__})")
+            if self.check_run is None:
+                self.check_run = check_runs.create_completed(
+                    self.client, self.target.repo, self.name, self.target.sha, result, "", None, minimal=True
+                )
+            else:
+                self.client.patch(f"/repos/{self.target.repo}/check-runs/{self.check_run.id}", body)
+            self.concluded = True
+        except Exception as exc:
+            self.failures.append(f"conclude: {type(exc).__name__}")
+            self.say(f"overfit-gate: notice: could not conclude the check run ({type(exc).__name__})")
 
 
 def render_summary(result: Result, max_chars: int = SUMMARY_CHARS) -> str:
@@ -176,12 +195,14 @@ def render_summary(result: Result, max_chars: int = SUMMARY_CHARS) -> str:
 def write_context(gh: GitHubEnv, out_dir: Path) -> None:
     """Record the PR the run belongs to, for a later `publish` in a workflow_run job (data only:
     `publish` checks it against GitHub before trusting it)."""
+    from gate import outdir
+
     path = out_dir / CONTEXT_FILE
     if not gh.present:
-        path.unlink(missing_ok=True)
+        outdir.remove(path)
         return
     data = {"repository": gh.repository, "event_name": gh.event_name, "sha": gh.target_sha, "pr": gh.event.pr_number}
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    outdir.write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def _pr_from_context(client: GitHubClient, repo: str, sha: str, out_dir: Path | None, say: Say) -> int | None:
@@ -261,7 +282,10 @@ def for_run(
     """`run`'s entry: read the environment once, leave the PR context for a later `publish`,
     and start the check run when publishing is on."""
     gh = from_environ(env, cli_token)
-    write_context(gh, out_dir)
+    try:
+        write_context(gh, out_dir)
+    except OSError as exc:  # the folder's own trouble is reported when the result is written
+        say(f"overfit-gate: notice: could not write {CONTEXT_FILE}: {exc.strerror or exc}")
     pub = publisher(gh, name, publish=publish, out_dir=out_dir, say=say)
     if pub is not None:
         try:

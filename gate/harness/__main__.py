@@ -69,11 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     spec = Spec.load(args.spec)
+    # The spec is read; the training code (same user, same folder) has no business reading the nonce.
+    args.spec.unlink(missing_ok=True)
     out = Path(spec.out)
     phase.setup(out)
     signal.signal(signal.SIGTERM, _on_term)
 
-    base: ResultRecord = {"mode": spec.mode, "seed": spec.seed, "name": spec.name}
+    base: ResultRecord = {"mode": spec.mode, "seed": spec.seed, "name": spec.name, "nonce": spec.nonce or None}
     if spec.entrypoint:
         base["entrypoint"] = spec.entrypoint
     if spec.command:

@@ -42,6 +42,8 @@ class ErrorKind:
     # Controller side: what the runner left behind could not be read.
     HARNESS_CRASHED = "HarnessCrashed"
     RESULT = "ResultError"
+    # The controller itself failed (a bug, an out folder it cannot write): exit 3.
+    CONTROLLER = "ControllerError"
 
 
 USAGE_ERRORS = frozenset({ErrorKind.ENTRYPOINT, ErrorKind.CONFIG, ErrorKind.USAGE})
@@ -94,3 +96,4 @@ class ResultRecord(TypedDict, total=False):
     seed: int | None
     config: dict[str, Any]  # stamped by the controller: the resolved config
     config_changes: list[str]  # stamped by the controller: what the PR changed in the gate config
+    nonce: str | None  # the spec's one-time value, echoed by the harness; the controller drops it

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
 import traceback as tb
 from pathlib import Path
 from typing import Any
@@ -30,15 +32,27 @@ def error_info(exc: BaseException, type_name: str | None = None) -> ErrorRecord:
     }
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write a fresh file and rename it over ``path``: atomic, and a symlink planted at ``path``
+    (or at a predictable temp name) is replaced, never written through."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
 def write(out: Path, result: ResultRecord) -> None:
     out.mkdir(parents=True, exist_ok=True)
     data = {"schema": SCHEMA, **clean(result)}
-    tmp = out / "result.json.tmp"
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    tmp.replace(out / "result.json")
+    _replace(out / "result.json", json.dumps(data, indent=2, allow_nan=False) + "\n")
     write_csv(out, data.get("losses") or [])
 
 
-def write_csv(out: Path, losses: list[float | None]) -> None:
+def csv_text(losses: list[float | None]) -> str:
     lines = ["step,loss"] + [f"{i},{'' if v is None else repr(float(v))}" for i, v in enumerate(losses)]
-    (out / "loss.csv").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(out: Path, losses: list[float | None]) -> None:
+    _replace(out / "loss.csv", csv_text(losses))

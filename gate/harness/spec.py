@@ -54,6 +54,9 @@ class Spec:
     pin: Pin = "auto"
     samples_dependent: bool = False
     name: str = "overfit-gate"
+    # One-time value from the controller, echoed in result.json: a result planted in the folder
+    # (or forged by code that never saw the spec) does not carry it.
+    nonce: str = ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Spec:

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from gate.report.limits import cap_outputs
 from gate.report.locate import check_location, source_file
 from gate.result import Result
 
@@ -92,13 +93,15 @@ def report_dir(out_dir: Path, env: Mapping[str, str]) -> str:
 
 
 def outputs(result: Result, out_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "verdict": result.verdict,
-        "reason": result.reason,
-        "final-loss": "" if result.final_loss is None else repr(result.final_loss),
-        "steps": str(result.steps),
-        "report-dir": report_dir(out_dir, env),
-    }
+    return cap_outputs(
+        {
+            "verdict": result.verdict,
+            "reason": result.reason,
+            "final-loss": "" if result.final_loss is None else repr(result.final_loss),
+            "steps": str(result.steps),
+            "report-dir": report_dir(out_dir, env),
+        }
+    )
 
 
 def annotation_lines(result: Result, env: Mapping[str, str]) -> list[str]:

@@ -7,6 +7,7 @@ passes with its message in ``<system-out>``."""
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -73,9 +74,15 @@ def build(result: Result) -> ET.Element:
     return root
 
 
-def write_junit(result: Result, path: Path) -> Path:
+def junit_bytes(result: Result) -> bytes:
     tree = ET.ElementTree(build(result))
     ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    buf = io.BytesIO()
+    tree.write(buf, encoding="utf-8", xml_declaration=True)
+    return buf.getvalue()
+
+
+def write_junit(result: Result, path: Path) -> Path:
+    from gate import outdir
+
+    return outdir.write_bytes(path, junit_bytes(result))

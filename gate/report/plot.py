@@ -9,7 +9,7 @@ import hashlib
 import struct
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, overload
 
 from gate import __version__
 from gate.harness.verdict import fmt
@@ -129,7 +129,12 @@ def load_pyplot() -> Any:
     return plt
 
 
-def render_png(result: Result, path: Path) -> Path:
+@overload
+def render_png(result: Result, path: Path) -> Path: ...
+@overload
+def render_png(result: Result, path: BinaryIO) -> BinaryIO: ...
+def render_png(result: Result, path: Path | BinaryIO) -> Path | BinaryIO:
+    """Draw the loss curve into ``path`` (a file name, or a binary file object)."""
     plt = load_pyplot()
     with plt.rc_context({"font.size": 10, "axes.spines.top": False, "axes.spines.right": False}):
         fig, ax = plt.subplots(figsize=FIG_INCHES, dpi=DPI)
@@ -144,7 +149,8 @@ def render_png(result: Result, path: Path) -> Path:
                 color="#57606a",
             )
             fig.tight_layout()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(path, Path):
+                path.parent.mkdir(parents=True, exist_ok=True)
             metadata = {"Software": "overfit-gate", FINGERPRINT_KEY: fingerprint(result)}
             fig.savefig(path, dpi=DPI, format="png", metadata=metadata)
         finally:

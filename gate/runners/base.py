@@ -35,7 +35,8 @@ class Job:
 class Outcome:
     """What happened to the process. The verdict itself is in ``out_dir/result.json``."""
 
-    exit_code: int | None  # None when it was killed by us
+    exit_code: int | None  # None when it was killed by a signal (local) or by us
+    signal: int | None = None  # the signal that ended the harness, when the runner knows it
     timed_out: bool = False
     cancelled: bool = False
     log_tail: str = ""  # last lines of the combined log, for error results

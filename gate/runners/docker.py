@@ -16,20 +16,25 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from gate import outdir, signals
 from gate.harness.contract import ErrorKind
 from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
 from gate.runners.docker_container import TrainingContainer
 from gate.runners.docker_paths import PathMap
 from gate.runners.docker_setup import connect, device_requests, ensure_image, harness_archive
-from gate.runners.process import Tail, install_cancel, pump, restore_signals
+from gate.runners.process import Tail, pump
 
 ROOT = "/overfit-gate"
 OUT = f"{ROOT}/out"
 LABEL = "dev.overfit-gate.run"
 POLL_S = 0.25
+# Processes and threads together (the pids cgroup counts both): room for DataLoader workers
+# times OpenMP threads on a large machine, not for a fork bomb that would starve the host.
+PIDS_LIMIT = 16384
+# The container needs no capability and must gain none (setuid binaries in the image).
+HARDENING: dict[str, Any] = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "pids_limit": PIDS_LIMIT}
 
 
 class DockerRunner:
@@ -50,30 +55,29 @@ class DockerRunner:
             client.close()
 
     def _run(self, client: Any, image: str, devices: list[Any], gpus: str, job: Job, log: LogSink) -> Outcome:
-        job.out_dir.mkdir(parents=True, exist_ok=True)
-        (job.out_dir / SPEC_FILE).write_text(json.dumps(dict(job.spec, out=OUT), indent=2))
+        outdir.ensure_dir(job.out_dir)
+        outdir.write_text(job.out_dir / SPEC_FILE, json.dumps(dict(job.spec, out=OUT), indent=2))
         create_args = self._create_args(client, image, devices, job)
         stop = threading.Event()
         cancelled: list[int] = []
 
-        def _cancel(signum: int, frame: FrameType | None) -> None:
+        def _cancel(signum: int) -> None:
             cancelled.append(signum)
             stop.set()
 
         # Installed before the container exists, so a cancel can never leave one behind.
-        previous = install_cancel(_cancel)
-        try:
-            with TrainingContainer(client, image, create_args, harness_archive(ROOT.lstrip("/"))) as box:
-                if stop.is_set():
-                    return Outcome(exit_code=None, cancelled=True)
-                box.start(gpus)
-                network = "on" if job.config.network else "off"
-                log(f"overfit-gate: running in {image} (container {box.short_id}, gpus={gpus}, network={network})")
-                outcome = self._supervise(box, job, log, stop)
-                outcome.cancelled = bool(cancelled)
-                return outcome
-        finally:
-            restore_signals(previous)
+        with (
+            signals.on_cancel(_cancel),
+            TrainingContainer(client, image, create_args, harness_archive(ROOT.lstrip("/"))) as box,
+        ):
+            if stop.is_set():
+                return Outcome(exit_code=None, cancelled=True)
+            box.start(gpus)
+            network = "on" if job.config.network else "off"
+            log(f"overfit-gate: running in {image} (container {box.short_id}, gpus={gpus}, network={network})")
+            outcome = self._supervise(box, job, log, stop)
+            outcome.cancelled = bool(cancelled)
+            return outcome
 
     def _create_args(self, client: Any, image: str, devices: list[Any], job: Job) -> dict[str, Any]:
         """Everything ``containers.create`` is given besides the image: what runs, what is
@@ -98,8 +102,11 @@ class DockerRunner:
             entrypoint=command,
             command=[],
             working_dir=str(job.workdir),
+            # The project is read-only inside (nothing planted in .git/hooks or the checkout for a
+            # later job on a non-ephemeral runner); the container's own file system (/tmp, $HOME)
+            # is the scratch space, and the out folder is the one writable mount.
             mounts=[
-                Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind"),
+                Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind", read_only=True),
                 Mount(target=OUT, source=paths.host(job.out_dir), type="bind"),
             ],
             environment=_environment(client, image, user),
@@ -108,7 +115,7 @@ class DockerRunner:
             user=user,
             init=True,  # forwards SIGTERM to the harness and reaps what the training code forks
             labels={LABEL: job.config.name},
-            **self.host_config,
+            **{**HARDENING, **self.host_config},
         )
 
     def _supervise(self, box: TrainingContainer, job: Job, log: LogSink, stop: threading.Event) -> Outcome:
@@ -155,8 +162,9 @@ def _user(workdir: Path, out_dir: Path) -> str:
     st = workdir.stat()
     if st.st_uid != 0:
         # The out folder was created by us (root); hand it to the user the container runs as.
+        # Never through a link the folder may hold: lchown changes the link, not its target.
         for p in (out_dir, *out_dir.iterdir()):
-            os.chown(p, st.st_uid, st.st_gid)
+            os.chown(p, st.st_uid, st.st_gid, follow_symlinks=False)
     return f"{st.st_uid}:{st.st_gid}"
 
 

@@ -13,6 +13,7 @@ import base64
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,16 @@ class Fault:
     message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    raw: bytes | None = None  # answer with this body as is (an HTML page, JSON without an id)
+    content_type: str = "application/json; charset=utf-8"
+
+
+@dataclass
+class Delay:
+    op: str
+    seconds: float
+    times: int = 1
+    applied: bool = False  # sleep after the request took effect (a lost answer), else before it
 
 
 @dataclass
@@ -68,6 +79,8 @@ class FakeGitHub:
         self.files: dict[tuple[str, str, str], str] = {}  # (repo, commit SHA, path) -> text
         self.read_only = False  # every write answers 403 "Resource not accessible by integration"
         self.faults: list[Fault] = []
+        self.delays: list[Delay] = []
+        self.delaying = threading.Event()  # set when a delayed request starts waiting
         self.log: list[Logged] = []
         self.response_errors: list[str] = []
         self.repos: set[str] = set()
@@ -101,6 +114,22 @@ class FakeGitHub:
         self, op: str, status: int, message: str = "", headers: dict[str, str] | None = None, times: int = 1
     ) -> None:
         self.faults.append(Fault(op, status, message, headers or {}, times))
+
+    def answer(self, op: str, status: int, raw: bytes, content_type: str = "text/html", times: int = 1) -> None:
+        """Answer ``op`` with a raw body (a proxy's HTML page, a success without the fields)."""
+        self.faults.append(Fault(op, status, times=times, raw=raw, content_type=content_type))
+
+    def delay(self, op: str, seconds: float, times: int = 1, applied: bool = False) -> None:
+        """Hold ``op``'s answer for ``seconds``: before it takes effect, or (``applied``) after."""
+        self.delays.append(Delay(op, seconds, times, applied))
+
+    def _wait(self, op_id: str, applied: bool) -> None:
+        for d in self.delays:
+            if d.times > 0 and d.op in (op_id, "*") and d.applied == applied:
+                d.times -= 1
+                self.delaying.set()
+                time.sleep(d.seconds)
+                return
 
     def writes(self) -> list[Logged]:
         return [r for r in self.log if r.method in ("POST", "PATCH", "DELETE", "PUT")]
@@ -165,9 +194,15 @@ class FakeGitHub:
                 errors = body_errors(op.body, body if body is not None else {})
                 if body is None or errors:
                     raise Reject(422, "Invalid request.\n\n" + "\n".join(errors or ["body is required"]))
-            self._fault(op_id)
+            self._wait(op_id, applied=False)
+            raw_fault = self._fault(op_id)
+            if raw_fault is not None:
+                self.log.append(Logged(h.command, parts.path, op_id, raw_fault.status, body))
+                self._send(h, raw_fault.status, raw_fault.raw or b"", {"Content-Type": raw_fault.content_type})
+                return
             with self._lock:
                 status, payload, headers = self._handle(op, kind, params, query, body, parts.path)
+            self._wait(op_id, applied=True)
             if status < 300 and status in op.responses:
                 errs = [e.message for e in op.responses[status].iter_errors(payload)][:3]
                 if errs:
@@ -177,13 +212,19 @@ class FakeGitHub:
             payload = {"message": exc.message, "documentation_url": DOCS, "status": str(exc.status)}
         self.log.append(Logged(h.command, parts.path, op_id, status, body))
         data = b"" if payload is None else json.dumps(payload).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+        self._send(h, status, data, {"Content-Type": "application/json; charset=utf-8", **headers})
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]) -> None:
+        try:
+            h.send_response(status)
+            h.send_header("Content-Length", str(len(data)))
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(data)
+        except OSError:  # the client gave up (a read timeout): nothing to answer
+            pass
 
     def _route(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         for op in self.ops:
@@ -215,15 +256,19 @@ class FakeGitHub:
                 raise Reject(422, f"Invalid request.\n\n{problem}")
         return query
 
-    def _fault(self, op_id: str) -> None:
+    def _fault(self, op_id: str) -> Fault | None:
+        """Raise the injected error for ``op_id``, or return an injected raw answer."""
         for fault in self.faults:
             if fault.times > 0 and fault.op in (op_id, "*"):
                 fault.times -= 1
+                if fault.raw is not None:
+                    return fault
                 raise Reject(
                     fault.status,
                     fault.message or {500: "Server Error", 404: "Not Found"}.get(fault.status, "Forbidden"),
                     fault.headers,
                 )
+        return None
 
     def _next_id(self) -> int:
         self._ids += 1
