@@ -10,7 +10,7 @@ import torch
 
 from gate.harness import output
 from gate.harness.checks.base import result
-from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
+from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
@@ -86,11 +86,11 @@ def _error(session: Session, started: float, kind: str, reason: str) -> ResultRe
     }
 
 
-def _not_applicable(session: Session, started: float, why: str) -> ResultRecord:
-    """Never a pass, never a bug diagnosis: the checks do not run on such a program."""
+def _decided(session: Session, started: float, verdict: Verdict, reason: str) -> ResultRecord:
+    """A result decided by how the program is built, before any check ran."""
     return {
-        "verdict": "not_applicable",
-        "reason": sentence(why),
+        "verdict": verdict,
+        "reason": reason,
         "steps": session.step,
         "losses": session.losses,
         "duration_s": round(time.perf_counter() - started, 3),
@@ -99,6 +99,11 @@ def _not_applicable(session: Session, started: float, why: str) -> ResultRecord:
         "pinning": session.pinning or None,
         "command": list(session.spec.command),
     }
+
+
+def _not_applicable(session: Session, started: float, why: str) -> ResultRecord:
+    """Never a pass, never a bug diagnosis: the checks do not run on such a program."""
+    return _decided(session, started, "not_applicable", sentence(why))
 
 
 def _special(session: Session, started: float) -> ResultRecord | None:
@@ -117,20 +122,16 @@ def _special(session: Session, started: float) -> ResultRecord | None:
         )
     if session.modules.frozen_optimizer:
         top = type(session.modules.top).__name__
-        return {
-            "verdict": "fail",
-            "reason": f"the optimizer holds only frozen parameters (requires_grad=False): none of {top}'s trainable "
+        frozen = _decided(
+            session,
+            started,
+            "fail",
+            f"the optimizer holds only frozen parameters (requires_grad=False): none of {top}'s trainable "
             "parameters is updated, so nothing can learn; build the optimizer from the trainable ones, e.g. "
             "[p for p in model.parameters() if p.requires_grad]",
-            "event_kind": "frozen_optimizer",
-            "steps": session.step,
-            "losses": session.losses,
-            "duration_s": round(time.perf_counter() - started, 3),
-            "device": str(session.device),
-            "mode": "script",
-            "pinning": session.pinning or None,
-            "command": list(session.spec.command),
-        }
+        )
+        frozen["event_kind"] = "frozen_optimizer"
+        return frozen
     return None
 
 
