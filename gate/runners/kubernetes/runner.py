@@ -11,7 +11,6 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from types import FrameType
 from typing import Any
 
 from gate.errors import ConfigError
@@ -22,7 +21,7 @@ from gate.runners.kubernetes.podscripts import bootstrap_command
 from gate.runners.kubernetes.session import Plan, Session
 from gate.runners.kubernetes.supervise import Supervisor
 from gate.runners.kubernetes.transfer import OutputCollector, workspace_archive
-from gate.runners.process import install_cancel, restore_signals
+from gate.signals import on_cancel
 
 ROOT = "/overfit-gate"
 CLEANUP_WAIT_S = 60.0  # after a run: wait this long for the Job and its pod to be gone
@@ -74,22 +73,21 @@ class KubernetesRunner:
         plan = self._plan(job, image, gpus, namespace, workspace_archive(job.workdir, job.out_dir, spec))
         stop, cancelled = threading.Event(), []
 
-        def _cancel(signum: int, frame: FrameType | None) -> None:
+        def _cancel(signum: int) -> None:
             cancelled.append(signum)
             stop.set()
 
-        previous = install_cancel(_cancel)  # before the Job exists, so a cancel never leaves one behind
-        session = Session(api, namespace, log, stop)
-        try:
-            outcome = self._run(session, plan, job, log)
-            outcome.cancelled = outcome.cancelled or bool(cancelled)
-            return outcome
-        finally:
-            session.close()
-            self._cleanup(session, plan, log, CANCEL_WAIT_S if cancelled else self.cleanup_wait)
-            plan.archive.close()
-            api.close()
-            restore_signals(previous)
+        with on_cancel(_cancel):  # before the Job exists, so a cancel never leaves one behind
+            session = Session(api, namespace, log, stop)
+            try:
+                outcome = self._run(session, plan, job, log)
+                outcome.cancelled = outcome.cancelled or bool(cancelled)
+                return outcome
+            finally:
+                session.close()
+                self._cleanup(session, plan, log, CANCEL_WAIT_S if cancelled else self.cleanup_wait)
+                plan.archive.close()
+                api.close()
 
     def _plan(self, job: Job, image: str, gpus: int, namespace: str, archive: Any) -> Plan:
         cfg = job.config
