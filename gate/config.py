@@ -90,6 +90,23 @@ class Config(BaseModel):
     )
     network: bool = Field(False, description="Docker runner: give the training container network access.")
 
+    # Base-branch comparison (docs/baseline.md)
+    baseline: str | None = Field(
+        None,
+        description="Report folder of a base run to compare with, or `off`. Default: on pull requests, the gate's result on the base commit (or its nearest ancestor) on GitHub.",
+    )
+    regression_factor: float = Field(
+        2.0, gt=1, description="Flag a regression when steps to target exceed this multiple of the base's."
+    )
+    first_loss_tolerance: float = Field(
+        0.25,
+        gt=0,
+        description="Flag a first loss that moved by more than this fraction of the base's distance to the floor.",
+    )
+    on_regression: Literal["warn", "fail"] = Field(
+        "warn", description="What a regression against the base does: `warn` (report it) or `fail` the gate."
+    )
+
     # Output and publishing
     out: str = Field("overfit-gate-report", description="Report folder.")
     name: str = Field("overfit-gate", description="Gate name: check run name, comment marker, status context.")

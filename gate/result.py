@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gate.baseline.model import BaselineBlock
 from gate.errors import ResultError
 
 Verdict = Literal["pass", "fail", "error"]
@@ -71,6 +72,8 @@ class Result(_Model):
     pinning: str | None = None  # script mode: how the batch was pinned
     seed: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    # The comparison with the base branch's run (docs/baseline.md); None: no comparison was due.
+    baseline: BaselineBlock | None = None
 
     @property
     def failed_checks(self) -> list[CheckResult]:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 from gate.config import keys_table  # noqa: E402
 
 # The feature docs, in README order. Each file's headings are demoted one level.
-SECTIONS = ["checks.md", "script-mode.md", "reports.md", "github.md", "actions.md"]
+SECTIONS = ["checks.md", "script-mode.md", "reports.md", "github.md", "baseline.md", "actions.md"]
 
 
 def _demote(text: str) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
+from gate.baseline import options
+from gate.baseline.ci import for_publish_command
 from gate.config import report_folder
 from gate.errors import EXIT_ERROR, VERDICT_EXIT, UsageError
 from gate.github.env import from_environ, split_repo
@@ -37,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pr", type=int, default=None, help="pull request number for the sticky comment (default: from the event)"
     )
+    options.add_flags(parser)
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -53,9 +56,12 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     if args.repo:
         split_repo(args.repo)
-    emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped
     gh = from_environ(env, args.github_token)
     pub = publisher(gh, name, repo=args.repo, sha=args.sha, pr=args.pr, out_dir=out_dir)
+    # Re-compare with the PR's base, by this job's thresholds (docs/baseline.md); never raises.
+    where = (pub.client, pub.target.repo, pub.target.pr) if pub is not None else (None, None, None)
+    result = for_publish_command(result, options.resolve(args, env), name, *where)
+    emit(result, out_dir, env)  # job summary, outputs, annotations: even when GitHub writes are skipped
     if pub is None:
         raise UsageError(
             "cannot publish: no token or no repository/commit",

@@ -173,6 +173,10 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "seed": cfg.seed,
         "config": cfg.model_dump(mode="json"),
     }
+    from gate.baseline.ci import for_run as baseline_for_run
+
+    # Read the base side (event, folder path) now, and fetch it while the pipeline trains.
+    baseline = baseline_for_run(cfg, env, args.github_token)
     job = Job(spec=build_spec(cfg, out_dir), out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
@@ -197,6 +201,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     result = collect(outcome, out_dir, base, cfg.timeout)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)
+    result = baseline.apply(result)  # compare with the base run; never raises
     return finish(result, out_dir, env, publisher=pub)
 
 

@@ -88,11 +88,20 @@ def create(client: GitHubClient, repo: str, name: str, head_sha: str, details_ur
 
 
 def complete(
-    client: GitHubClient, repo: str, check_run_id: int, result: Result, summary: str, details_url: str | None = None
+    client: GitHubClient,
+    repo: str,
+    check_run_id: int,
+    result: Result,
+    summary: str,
+    details_url: str | None = None,
+    text: str | None = None,
 ) -> None:
-    """Complete the run; annotations beyond the first 50 are appended by follow-up updates."""
+    """Complete the run; annotations beyond the first 50 are appended by follow-up updates.
+    ``text``: the run's machine-readable summary, which later runs compare with (gate.baseline)."""
     notes = build_annotations(result)
     output: dict[str, Any] = {"title": title(result), "summary": truncate(summary)}
+    if text:
+        output["text"] = truncate(text)
     body: dict[str, Any] = {
         "status": "completed",
         "conclusion": conclusion(result),

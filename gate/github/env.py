@@ -58,6 +58,11 @@ class EventInfo:
     pr_number: int | None = None
     head_repo: str | None = None
     base_repo: str | None = None
+    # The PR's base commit and branch (the base-branch comparison's starting point), and for a
+    # workflow_run the event of the run it follows (a baseline is only taken from non-PR runs).
+    base_sha: str | None = None
+    base_ref: str | None = None
+    run_event: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -76,6 +81,8 @@ def parse_event(event_name: str, payload: Mapping[str, Any]) -> EventInfo:
             pr_number=int(number) if number is not None else None,
             head_repo=(head.get("repo") or {}).get("full_name"),
             base_repo=(base.get("repo") or {}).get("full_name"),
+            base_sha=base.get("sha"),
+            base_ref=base.get("ref"),
         )
     run = payload.get("workflow_run")
     if event_name == "workflow_run" and isinstance(run, Mapping):
@@ -88,6 +95,7 @@ def parse_event(event_name: str, payload: Mapping[str, Any]) -> EventInfo:
             pr_number=int(prs[0]["number"]) if prs else None,
             head_repo=(run.get("head_repository") or {}).get("full_name"),
             base_repo=(run.get("repository") or {}).get("full_name"),
+            run_event=run.get("event"),
         )
     return EventInfo()
 
@@ -110,6 +118,14 @@ class GitHubEnv:
     def target_sha(self) -> str | None:
         """The PR's head SHA for PR events (GITHUB_SHA is the merge commit there), else GITHUB_SHA."""
         return self.event.head_sha or self.sha
+
+    @property
+    def tested_event(self) -> str | None:
+        """The event whose code was tested: for the trusted workflow_run half, the event of the
+        run it publishes (pull_request for a fork PR), never its own; unknown counts as a PR."""
+        if self.event_name == "workflow_run":
+            return self.event.run_event or "pull_request"
+        return self.event_name
 
     @property
     def run_url(self) -> str | None:

@@ -51,6 +51,7 @@ class Publisher:
     say: Say = _print
     mode: Literal["checks", "status", "off"] = "checks"
     check_run: CheckRun | None = None
+    event: str | None = None  # the tested event, recorded in the check run's summary (gate.baseline.find)
     failures: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -123,7 +124,13 @@ class Publisher:
                         self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
                     )
                 checks.complete(
-                    self.client, self.target.repo, self.check_run.id, result, summary, self.target.details_url
+                    self.client,
+                    self.target.repo,
+                    self.check_run.id,
+                    result,
+                    summary,
+                    self.target.details_url,
+                    text=summary_text(result, self.event),
                 )
             except GitHubAPIError as exc:
                 self._checks_refused(exc, result)
@@ -161,6 +168,16 @@ class Publisher:
             self.finish(result, f"**overfit-gate: error** — {reason}")
         except Exception as err:  # the original exception is the one to report
             self.say(f"overfit-gate: notice: could not conclude the check run ({type(err).__name__})")
+
+
+def summary_text(result: Result, event: str | None) -> str | None:
+    """The check run's ``output.text``: the run's summary for later comparisons; None if it cannot be built."""
+    try:
+        from gate.baseline.summary import encode, from_result
+
+        return encode(from_result(result, event))
+    except Exception:  # a missing summary costs a future comparison, never this check run
+        return None
 
 
 def render_summary(result: Result, out_dir: Path | None, max_chars: int = SUMMARY_CHARS) -> str:
@@ -251,7 +268,8 @@ def publisher(
         pr = gh.event.pr_number
     if pr is None and gh.event_name == "workflow_run":
         pr = _pr_from_context(client, repo, sha, out_dir, say)
-    pub = Publisher(client=client, target=Target(repo=repo, sha=sha, pr=pr, details_url=gh.run_url), name=name, say=say)
+    target = Target(repo=repo, sha=sha, pr=pr, details_url=gh.run_url)
+    pub = Publisher(client=client, target=target, name=name, say=say, event=gh.tested_event)
     if gh.read_only and repo == gh.repository:
         pub.skip(f"this pull request comes from a fork ({gh.event.head_repo}), so its token is read-only")
     return pub

@@ -33,6 +33,10 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
             lines.append(f"         hint: {c.hint}")
     if result.error is not None:
         lines.append(f"  error: {result.error.type}: {result.error.message}")
+    if result.baseline is not None:
+        from gate.baseline.render import terminal
+
+        lines.append(terminal(result))
     if out_dir is not None:
         lines.append(f"  report: {out_dir}")
     lines.append(bar)

@@ -3,4 +3,4 @@
 from .server import PAT, PAT_ON_CHECKS, READ_ONLY, TOKEN, FakeGitHub
 from .spec import EVENTS, GITHUB_DATA
 
-__all__ = ["EVENTS", "PAT", "PAT_ON_CHECKS", "READ_ONLY", "GITHUB_DATA", "TOKEN", "FakeGitHub"]
+__all__ = ["EVENTS", "GITHUB_DATA", "PAT", "PAT_ON_CHECKS", "READ_ONLY", "TOKEN", "FakeGitHub"]
