@@ -63,50 +63,55 @@ def spread(values: list[int]) -> str:
     return f"{med:g} | {min(values)}–{max(values)} | {max(values) / max(min(values), 1):.2f}× | {max(values) / max(med, 1):.2f}×"
 
 
+def measure(name: str, entry: str, seeds: range, tmp: str, dev: str) -> tuple[str, str, str, str]:
+    """One example's four table rows: healthy spread, slowed ratios, first loss, repeats."""
+    healthy = [once(f"{ROOT}/{entry}", s, tmp, dev) for s in seeds]
+    slow_task = slow_entry(entry.split(":")[0], tmp)
+    slow = [once(slow_task, s, tmp, dev) for s in seeds]
+    again = [once(f"{ROOT}/{entry}", 0, tmp, dev)["target_step"] for _ in range(3)]
+    steps = [r["target_step"] for r in healthy]
+    if None in steps:
+        sys.exit(f"{name}: a healthy seed did not reach the target: {steps}")
+    ratios = [(s["target_step"] or 10**9) / max(h["target_step"], 1) for s, h in zip(slow, healthy, strict=True)]
+    slow_steps = " ".join(str(s["target_step"]) for s in slow)
+    firsts = [r["initial_loss"] for r in healthy]
+    return (
+        f"| {name} | {' '.join(map(str, steps))} | {spread(steps)} |",
+        f"| {name} | {slow_steps} | {min(ratios):.2f}× | {statistics.median(ratios):.2f}× |",
+        f"| {name} | {min(firsts):.4g}–{max(firsts):.4g} | {(max(firsts) - min(firsts)) / min(firsts):.1%} |",
+        f"| {name} | {' '.join(map(str, again))} |",
+    )
+
+
+def table(title: str, header: list[str], rows: list[str]) -> str:
+    return "\n".join([f"## {title}", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|", *rows, ""])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU spread")
     args = ap.parse_args()
-    dev = args.device
-    seeds = range(args.seeds)
-    rows, slow_rows, first_rows, repeat_rows = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, entry in EXAMPLES.items():
-            example = entry.split(":")[0]
-            healthy = [once(f"{ROOT}/{entry}", s, tmp, dev) for s in seeds]
-            slow_task = slow_entry(example, tmp)
-            slow = [once(slow_task, s, tmp, dev) for s in seeds]
-            again = [once(f"{ROOT}/{entry}", 0, tmp, dev)["target_step"] for _ in range(3)]
-            steps = [r["target_step"] for r in healthy]
-            if None in steps:
-                sys.exit(f"{name}: a healthy seed did not reach the target: {steps}")
-            rows.append(f"| {name} | {' '.join(map(str, steps))} | {spread(steps)} |")
-            ratios = [
-                (s["target_step"] or 10**9) / max(h["target_step"], 1) for s, h in zip(slow, healthy, strict=True)
-            ]
-            slow_steps = " ".join(str(s["target_step"]) for s in slow)
-            slow_rows.append(f"| {name} | {slow_steps} | {min(ratios):.2f}× | {statistics.median(ratios):.2f}× |")
-            firsts = [r["initial_loss"] for r in healthy]
-            moved = [abs(f - statistics.median(firsts)) / statistics.median(firsts) for f in firsts]
-            first_rows.append(f"| {name} | {min(firsts):.4g}–{max(firsts):.4g} | {max(moved):.1%} |")
-            repeat_rows.append(f"| {name} | {' '.join(map(str, again))} |")
-    print(f"## Steps to target over {args.seeds} seeds (healthy examples, {dev})\n")
-    print("| example | steps to target, seeds 0.. | median | min–max | max/min | max/median |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
-    print(f"\n## The same examples with the learning rate cut to {SLOW_LR:g}×: ratio to the same seed's healthy run\n")
-    print("| example | steps to target, seeds 0.. | smallest ratio | median ratio |")
-    print("|---|---|---|---|")
-    print("\n".join(slow_rows))
-    print("\n## First loss over the seeds (floor 0)\n")
-    print("| example | first loss min–max | largest move from the median, as a fraction of it |")
-    print("|---|---|---|")
-    print("\n".join(first_rows))
-    print(f"\n## Seed 0 three times (run-to-run on {dev})\n")
-    print("| example | steps to target |")
-    print("|---|---|")
-    print("\n".join(repeat_rows))
+        rows = [measure(n, e, range(args.seeds), tmp, args.device) for n, e in EXAMPLES.items()]
+    healthy, slow, first, again = ([r[i] for r in rows] for i in range(4))
+    head = ["example", "steps to target, seeds 0.."]
+    print(
+        table(
+            f"Steps to target over {args.seeds} seeds ({args.device})",
+            [*head, "median", "min–max", "max/min", "max/median"],
+            healthy,
+        )
+    )
+    print(
+        table(
+            f"Learning rate × {SLOW_LR:g}: steps to target vs the same seed's healthy run",
+            [*head, "smallest ratio", "median ratio"],
+            slow,
+        )
+    )
+    print(table("First loss over the seeds (floor 0)", ["example", "min–max", "(max − min) / min"], first))
+    print(table(f"Seed 0 three times (run-to-run, {args.device})", ["example", "steps to target"], again))
 
 
 if __name__ == "__main__":

@@ -264,7 +264,7 @@ def test_report_section_table_chart_and_terminal() -> None:
     assert full.count("line [") == 2 and "The chart's second line: main @ f95f852" in full
     assert "main @ f95f852" in terminal(res) and "4.1×" in terminal(res)
     steps, values, label = overlay(res) or ([], [], "")
-    assert steps[0] == 0 and steps[-1] == 55 and label == "main @ f95f852"
+    assert steps[0] == 0 and steps[-1] == 55 and label == "main @ f95f852, target @ step 36"
     pair = chart_pair(res)
     assert pair is not None and len(pair[0]) == len(pair[1]) == 168
     # The shorter base run is held at its last value after it stopped.

@@ -14,9 +14,11 @@ from fakegithub.actions import actions_env, event, serving
 from test_baseline import run_result
 
 import gate.github.client
+from gate.baseline.ci import for_run
 from gate.baseline.find import MAX_ANCESTORS, Missing, find
 from gate.baseline.summary import decode
 from gate.cli import main as cli
+from gate.config import Config
 from gate.github.client import GitHubClient
 from gate.github.env import Secret
 from gate.github.publish import CONTEXT_FILE
@@ -151,3 +153,35 @@ def test_publish_skips_the_comparison_on_api_errors_and_keeps_the_verdict(
     assert run["conclusion"] == "success"
     assert "Baseline skipped: could not read master's results from GitHub" in run["output"]["summary"]
     assert TOKEN not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("payload", "event_name", "token", "said"),
+    [
+        (event("push.json"), "push", TOKEN, None),  # not a PR: no comparison, no block
+        (
+            event(fork=True),
+            "pull_request",
+            TOKEN,
+            "a fork PR's run; the trusted `publish` job compares it with the base branch",
+        ),
+        (event(), "pull_request", None, "no GitHub token to read the base branch's results (pass `github-token`)"),
+    ],
+)
+def test_run_says_why_it_does_not_look(
+    fake: FakeGitHub, tmp_path: Path, payload: dict[str, object], event_name: str, token: str | None, said: str | None
+) -> None:
+    env = actions_env(fake, tmp_path, payload, event_name=event_name, token=token)
+    res = for_run(Config(on_regression="fail"), env, None).apply(run_result(148))
+    assert res.verdict == "pass"
+    assert (res.baseline.message if res.baseline else None) == (said and f"baseline skipped: {said}")
+    assert [r.op for r in fake.log] == []  # nothing asked of GitHub
+
+
+def test_run_fetches_while_training_and_compares_after(fake: FakeGitHub, tmp_path: Path) -> None:
+    publish_at(fake, tmp_path, BASE, run_result(36))
+    pending = for_run(Config(on_regression="fail"), actions_env(fake, tmp_path, event()), None)
+    res = pending.apply(run_result(148))
+    assert res.verdict == "fail" and res.baseline is not None
+    assert (res.baseline.status, res.baseline.sha, res.baseline.label) == ("regression", BASE, "master")
+    assert res.baseline.url and res.baseline.url.startswith("https://github.com/")

@@ -96,7 +96,9 @@ def overlay(result: Result) -> tuple[list[int], list[float | None], str] | None:
     points = curve_points(block.base.curve)
     if len(points) < 2:
         return None
-    return [s for s, _ in points], [v for _, v in points], title(block)
+    reached = block.base.target_step
+    label = title(block) + (f", target @ step {reached}" if reached is not None else "")
+    return [s for s, _ in points], [v for _, v in points], label
 
 
 def _at(steps: list[int], values: list[float | None], step: int) -> float | None:

@@ -59,8 +59,11 @@ def _render(result: Result, d: Detail, image_url: str | None) -> str:
     parts = [_headline(result), _esc(_clip(_sentence(result.reason), d.reason))]
     if result.error is not None:
         parts.append(f"**Error:** {_code(result.error.type, 200)}: {_esc(_clip(result.error.message, d.cell))}")
-    parts.append(_checks(result.checks, d))
-    parts.append(baseline.markdown(result))
+    # A regression against the base branch leads (a passing run's reader stops at the reason);
+    # "no change" and the rest follow the checks.
+    compared = baseline.markdown(result)
+    lead = result.baseline is not None and result.baseline.status == "regression"
+    parts += [compared, _checks(result.checks, d)] if lead else [_checks(result.checks, d), compared]
     parts.append(_curve(result, d, image_url))
     parts.append(_facts(result))
     if result.error is not None and result.error.traceback and d.traceback:
