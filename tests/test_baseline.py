@@ -304,3 +304,13 @@ def test_compare_command_exit_codes_and_write(tmp_path: Path, capsys: pytest.Cap
     # Judged again with the default policy: the earlier override is undone, not stacked.
     assert cli(["compare", "--write", str(base), str(head)], {}) == 0
     assert load_result(head).verdict == "pass"
+
+
+def test_a_reported_regression_is_an_actions_warning() -> None:
+    from gate.report.actions import annotation_lines
+
+    block = BaselineBlock(status="regression", message="regression against main: reaches the target in 148 steps")
+    lines = annotation_lines(apply(run_result(148), block), {})
+    assert lines == ["::warning title=overfit-gate%3A compared with the base branch::" + block.message]
+    failed = apply(run_result(148), block.model_copy(update={"policy": Policy(on_regression="fail")}))
+    assert [line.split("::")[1].split()[0] for line in annotation_lines(failed, {})] == ["error"]  # the verdict's

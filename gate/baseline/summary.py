@@ -84,6 +84,15 @@ def encode(summary: RunSummary) -> str:
     return f"{HEADER}\n\n<!-- overfit-gate-summary v{summary.version}\n{data}\n-->\n"
 
 
+def check_run_text(result: Result, event: str | None) -> str | None:
+    """The gate's check run ``output.text``; None if it cannot be built (a missing summary costs
+    a future comparison, never this check run)."""
+    try:
+        return encode(from_result(result, event))
+    except Exception:
+        return None
+
+
 def decode(text: str | None) -> RunSummary:
     """The summary in a check run's text; SummaryError saying why there is none to use."""
     match = _BLOCK.search(text or "")

@@ -19,6 +19,7 @@ from typing import Literal
 
 import requests
 
+from gate.baseline.summary import check_run_text
 from gate.github import checks, comments, statuses
 from gate.github.checks import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
@@ -130,7 +131,7 @@ class Publisher:
                     result,
                     summary,
                     self.target.details_url,
-                    text=summary_text(result, self.event),
+                    text=check_run_text(result, self.event),
                 )
             except GitHubAPIError as exc:
                 self._checks_refused(exc, result)
@@ -168,16 +169,6 @@ class Publisher:
             self.finish(result, f"**overfit-gate: error** — {reason}")
         except Exception as err:  # the original exception is the one to report
             self.say(f"overfit-gate: notice: could not conclude the check run ({type(err).__name__})")
-
-
-def summary_text(result: Result, event: str | None) -> str | None:
-    """The check run's ``output.text``: the run's summary for later comparisons; None if it cannot be built."""
-    try:
-        from gate.baseline.summary import encode, from_result
-
-        return encode(from_result(result, event))
-    except Exception:  # a missing summary costs a future comparison, never this check run
-        return None
 
 
 def render_summary(result: Result, out_dir: Path | None, max_chars: int = SUMMARY_CHARS) -> str:
