@@ -22,6 +22,11 @@ from gate.result import load_result
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "overfit-gate compare [options] BASE_DIR HEAD_DIR"
+    parser.epilog = (
+        "exit codes: 0 no regression (or not comparable: the message says why), 1 a regression under\n"
+        "on-regression fail, 2 a folder without a readable result.json or a bad option\n\n"
+        "example:\n  overfit-gate compare main-report/ overfit-gate-report/ --on-regression fail"
+    )
     parser.add_argument("base_dir", metavar="BASE_DIR", help="report folder of the base run (e.g. main's)")
     parser.add_argument("head_dir", metavar="HEAD_DIR", help="report folder of the run to judge")
     parser.add_argument(
