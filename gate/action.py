@@ -19,17 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gate.errors import EXIT_USAGE
+from gate.inputs import INPUT_PREFIX, norm, read_env
 
 SUBCOMMANDS = ("run", "publish", "verify", "report")
 
 
 def _input(env: Mapping[str, str], name: str) -> str:
     """An input by its kebab-case name; Actions keeps the dashes (``INPUT_GITHUB-TOKEN``)."""
-    for key in (f"INPUT_{name.upper()}", f"INPUT_{name.upper().replace('-', '_')}"):
-        value = env.get(key, "").strip()
-        if value:
-            return value
-    return ""
+    return read_env(env, INPUT_PREFIX).get(norm(name), "")
 
 
 def argv_for(env: Mapping[str, str]) -> list[str]:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("gate.commands.report", "re-render the reports in --out from result.json alone"),
     "publish": ("gate.commands.publish", "publish a finished result to GitHub (check run, PR comment, summary)"),
     "verify": ("gate.commands.verify", "exit 0 only if a commit carries a passing gate check"),
+    "init": ("gate.commands.init", "write a gate workflow and [tool.overfit-gate] table for this repository"),
     "compare": ("gate.commands.compare", "compare two report folders (base run vs this run), as CI does on PRs"),
 }
 

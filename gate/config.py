@@ -8,7 +8,6 @@ Keys are snake_case here; kebab-case is accepted everywhere (``target-ratio``).
 from __future__ import annotations
 
 import difflib
-import os
 import shlex
 import sys
 from collections.abc import Mapping
@@ -18,17 +17,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate.errors import ConfigError
+from gate.harness.spec import Mode, Pin, Spec
+from gate.inputs import ENV_PREFIX, INPUT_PREFIX, norm, read_env, setting
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - 3.10 fallback
     import tomli as tomllib
 
-ENV_PREFIX = "OVERFIT_GATE_"
-INPUT_PREFIX = "INPUT_"
 # OVERFIT_GATE_* / INPUT_* names that are settings but not config keys: read through their own
 # channel (the token never enters the config; the config file locates the config).
 _NOT_CONFIG = {"github_token", "config_file"}
+# The harness's defaults are the config's: one source (gate/harness/spec.py, torch-free).
+_SPEC = Spec()
 
 
 class Config(BaseModel):
@@ -50,23 +51,29 @@ class Config(BaseModel):
     )
 
     # Overfit loop and verdict
-    steps: int = Field(500, ge=1, description="Step budget; fail if the target is not reached within it.")
-    target_ratio: float = Field(0.01, gt=0, lt=1, description="Pass when `loss - floor <= ratio * (first - floor)`.")
+    steps: int = Field(_SPEC.steps, ge=1, description="Step budget; fail if the target is not reached within it.")
+    target_ratio: float = Field(
+        _SPEC.target_ratio, gt=0, lt=1, description="Pass when `loss - floor <= ratio * (first - floor)`."
+    )
     target_loss: float | None = Field(None, description="Absolute target instead of the ratio.")
     loss_floor: float | None = Field(
         None, description="Lowest achievable loss (default: the task's `loss_floor`, else 0)."
     )
     confirm_steps: int = Field(
-        20, ge=1, description="Consecutive steps the loss must stay at the target before passing."
+        _SPEC.confirm_steps, ge=1, description="Consecutive steps the loss must stay at the target before passing."
     )
     divergence_factor: float = Field(
-        10.0, gt=1, description="Fail when `loss - floor` exceeds this multiple of `first - floor`."
+        _SPEC.divergence_factor, gt=1, description="Fail when `loss - floor` exceeds this multiple of `first - floor`."
     )
-    patience: int = Field(200, ge=1, description="Fail early when the best loss has not improved for this many steps.")
-    seed: int = Field(0, description="Seed for python, numpy and torch RNGs.")
-    device: str = Field("auto", description="`auto` (cuda if available), `cpu`, `cuda`, `cuda:N`.")
-    sync_every: int = Field(16, ge=1, description="Read the loss back to the host every N steps (no per-step sync).")
-    log_every: int = Field(50, ge=1, description="Print a progress line every N steps.")
+    patience: int = Field(
+        _SPEC.patience, ge=1, description="Fail early when the best loss has not improved for this many steps."
+    )
+    seed: int = Field(_SPEC.seed, description="Seed for python, numpy and torch RNGs.")
+    device: str = Field(_SPEC.device, description="`auto` (cuda if available), `cpu`, `cuda`, `cuda:N`.")
+    sync_every: int = Field(
+        _SPEC.sync_every, ge=1, description="Read the loss back to the host every N steps (no per-step sync)."
+    )
+    log_every: int = Field(_SPEC.log_every, ge=1, description="Print a progress line every N steps.")
     timeout: float = Field(900.0, gt=0, description="Seconds before the run is killed and reported as an error.")
 
     # Checks
@@ -74,12 +81,10 @@ class Config(BaseModel):
     allow_unused: list[str] = Field(
         default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
     )
-    fail_on_warn: bool = Field(False, description="Treat warnings as failures.")
+    fail_on_warn: bool = Field(_SPEC.fail_on_warn, description="Treat warnings as failures.")
 
     # Script mode
-    pin: Literal["auto", "dataloader", "module", "off"] = Field(
-        "auto", description="Script mode: how to pin the batch."
-    )
+    pin: Pin = Field(_SPEC.pin, description="Script mode: how to pin the batch.")
 
     # Runner
     runner: Literal["local", "docker"] = Field("local", description="Where the harness runs.")
@@ -108,8 +113,8 @@ class Config(BaseModel):
     )
 
     # Output and publishing
-    out: str = Field("overfit-gate-report", description="Report folder.")
-    name: str = Field("overfit-gate", description="Gate name: check run name, comment marker, status context.")
+    out: str = Field(_SPEC.out, description="Report folder.")
+    name: str = Field(_SPEC.name, description="Gate name: check run name, comment marker, status context.")
     publish: bool | None = Field(None, description="Publish to GitHub (default: when a token is present).")
 
     @field_validator("command", mode="before")
@@ -152,19 +157,20 @@ class Config(BaseModel):
         return self
 
     @property
-    def mode(self) -> Literal["task", "script"]:
+    def mode(self) -> Mode:
         return "script" if self.command else "task"
+
+    def workdir(self, cwd: Path) -> Path:
+        """The folder the pipeline runs in: ``working_directory`` against the folder the gate
+        started in (the repository root), whichever layer set it — the pyproject table too."""
+        return (cwd / self.working_directory).resolve()
 
 
 KEYS = tuple(Config.model_fields)
 
 
-def _norm(key: str) -> str:
-    return key.strip().lower().replace("-", "_")
-
-
-def _unknown(key: str, source: str) -> ConfigError:
-    close = difflib.get_close_matches(_norm(key), KEYS, n=1, cutoff=0.6)
+def unknown_key(key: str, source: str) -> ConfigError:
+    close = difflib.get_close_matches(norm(key), KEYS, n=1, cutoff=0.6)
     did_you_mean = f"did you mean `{close[0].replace('_', '-')}`?" if close else ""
     return ConfigError(
         f"unknown config key `{key}` in {source}",
@@ -175,9 +181,9 @@ def _unknown(key: str, source: str) -> ConfigError:
 def _layer(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        k = _norm(key)
+        k = norm(key)
         if k not in KEYS:
-            raise _unknown(key, source)
+            raise unknown_key(key, source)
         out[k] = value
     return out
 
@@ -199,17 +205,12 @@ def from_file(path: Path, required: bool = False) -> dict[str, Any]:
 
 
 def from_env(env: Mapping[str, str], prefix: str, source: str) -> dict[str, Any]:
-    """``OVERFIT_GATE_TARGET_RATIO`` / ``INPUT_TARGET-RATIO``; empty values mean unset
-    (an action input left at its default ``''`` must not override the config file)."""
-    raw = {
-        k[len(prefix) :]: v
-        for k, v in env.items()
-        if k.startswith(prefix) and v.strip() != "" and _norm(k[len(prefix) :]) not in _NOT_CONFIG
-    }
+    """``OVERFIT_GATE_TARGET_RATIO`` / ``INPUT_TARGET-RATIO`` (see ``gate.inputs``)."""
+    raw = {k: v for k, v in read_env(env, prefix).items() if k not in _NOT_CONFIG}
     if prefix == INPUT_PREFIX:
         # Action inputs that are not config keys (github-token, config-file, args) are
         # handled by the action entry; only config keys pass through here.
-        raw = {k: v for k, v in raw.items() if _norm(k) in KEYS}
+        raw = {k: v for k, v in raw.items() if k in KEYS}
     return _layer(raw, f"environment ({prefix}*)" if prefix == ENV_PREFIX else "action inputs")
 
 
@@ -219,12 +220,11 @@ def resolve(
     cwd: Path,
     config_file: str | None = None,
 ) -> Config:
-    """Merge the layers (later wins) and validate once, so every error names its key."""
-    cfg_path = Path(config_file) if config_file else None
-    if cfg_path is not None and not cfg_path.is_absolute():
-        cfg_path = cwd / cfg_path
+    """Merge the layers (later wins) and validate once, so every error names its key. ``cwd`` is
+    the folder the gate started in; ``config_file`` the ``--config-file`` flag."""
+    cfg_path, explicit = locate_config(cli, env, cwd, config_file)
     layers = [
-        from_file(cfg_path, required=True) if cfg_path else from_file(cwd / "pyproject.toml"),
+        from_file(cfg_path, required=explicit),
         from_env(env, ENV_PREFIX, "environment"),
         from_env(env, INPUT_PREFIX, "action inputs"),
         _layer({k: v for k, v in cli.items() if v is not None}, "command line"),
@@ -243,17 +243,26 @@ def resolve(
         ) from None
 
 
+def locate_config(
+    cli: Mapping[str, Any], env: Mapping[str, str], cwd: Path, config_file: str | None = None
+) -> tuple[Path, bool]:
+    """The bootstrap: which file holds the config (and whether it must exist), from the layers
+    that exist before it is read (flags, action inputs, environment): an explicit
+    ``config-file``, else ``pyproject.toml``, in the ``working-directory`` those layers name, else
+    in ``cwd``. A ``working-directory`` set in the file itself applies to the run
+    (``Config.workdir``), not to where the file is looked for."""
+    wd = cli.get("working_directory") or setting(env, "working_directory")
+    base = cwd / wd if wd else cwd
+    name = config_file or setting(env, "config_file")
+    return (base / name, True) if name else (base / "pyproject.toml", False)
+
+
 def report_folder(cli_out: str | None, env: Mapping[str, str]) -> Path:
     """The report folder where the full config is not resolved (``report``, ``publish``, the
     action entry, ``run`` after a config error): the flag, the action input, the environment,
     the default — the layers' order (the pyproject table is ``run``'s alone)."""
-    out = cli_out or env.get("INPUT_OUT") or env.get(f"{ENV_PREFIX}OUT") or Config.model_fields["out"].default
+    out = cli_out or setting(env, "out") or Config.model_fields["out"].default
     return (Path.cwd() / out).resolve()
-
-
-def environment() -> dict[str, str]:
-    """The process environment, read once at the edge and passed inward."""
-    return dict(os.environ)
 
 
 def keys_table() -> str:

@@ -1,6 +1,6 @@
 """One error hierarchy; each class carries the exit code the top-level handler returns.
 
-Exit codes (DESIGN.md): 0 pass, 1 fail, 2 usage/config error, 3 the pipeline errored.
+Exit codes (ARCHITECTURE.md): 0 pass, 1 fail, 2 usage/config error, 3 the pipeline errored.
 """
 
 from __future__ import annotations

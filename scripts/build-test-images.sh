@@ -33,10 +33,13 @@ SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo -n"
 
 build_base() {
   if have "$BASE_TAG"; then say "$BASE_TAG cached"; return; fi
-  if ! command -v mmdebstrap >/dev/null 2>&1; then
-    say "installing mmdebstrap"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null \
-      || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null; }
+  if ! command -v mmdebstrap >/dev/null 2>&1 || [ ! -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    # On an Ubuntu host (GitHub's runners) the Debian archive keyring is not there by default;
+    # with it (and gpg) mmdebstrap verifies bookworm's signatures by itself.
+    say "installing mmdebstrap and debian-archive-keyring"
+    local pkgs="mmdebstrap debian-archive-keyring"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null \
+      || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null; }
   fi
   mkdir -p "$CACHE"
   say "building a Debian bookworm root filesystem with python3.11 (mmdebstrap)"

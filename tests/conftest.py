@@ -43,6 +43,14 @@ def gate_cli(tmp_path: Path) -> Callable[..., tuple[int, dict[str, Any] | None, 
     return _run
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests behave the same on a laptop and inside GitHub Actions (ci.yml): the job's own
+    GITHUB_* variables (GITHUB_ACTIONS, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, the event) would make
+    the gate under test write into, or publish from, the real CI job. Tests that need them set them."""
+    for key in [k for k in os.environ if k.startswith(("GITHUB_", "INPUT_", "OVERFIT_GATE_"))]:
+        del os.environ[key]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `gpu` need CUDA: skipped, with the reason shown, where there is none."""
     if not any(item.get_closest_marker("gpu") for item in items):

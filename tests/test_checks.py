@@ -158,16 +158,18 @@ def test_a_crashing_check_is_a_warning_not_a_crash(monkeypatch: pytest.MonkeyPat
 
 
 def test_preserved_restores_modes_buffers_and_rng() -> None:
-    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout(0.5))
+    bn = torch.nn.BatchNorm1d(4)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), bn, torch.nn.Dropout(0.5))
     model.train()
-    stats = model[1].running_mean.clone()
+    assert bn.running_mean is not None
+    stats = bn.running_mean.clone()
     state = torch.random.get_rng_state()
     with preserved(model, torch.device("cpu")):
         model.eval()
-        model[1].train()
+        bn.train()
         model(torch.randn(8, 4) * 5 + 3)  # updates running stats, draws random numbers
     assert all(m.training for m in model.modules())
-    assert torch.equal(model[1].running_mean, stats)
+    assert torch.equal(bn.running_mean, stats)
     assert torch.equal(torch.random.get_rng_state(), state)
 
 

@@ -90,8 +90,10 @@ def test_settings_with_their_own_channel_are_not_config_keys(tmp_path: Path) -> 
     # `run` reads these itself (the config file locates the config; the token never enters it):
     # the env layer must not reject them as unknown keys.
     env = {"OVERFIT_GATE_CONFIG_FILE": "gate.toml", "OVERFIT_GATE_GITHUB_TOKEN": "t0ken", "INPUT_CONFIG-FILE": "x.toml"}
+    (tmp_path / "x.toml").write_text("steps = 3\n")
     cfg = resolve({}, env, tmp_path)
     assert "t0ken" not in cfg.model_dump_json()
+    assert cfg.steps == 3  # the action input names the file (inputs override the environment)
 
 
 def test_report_folder_follows_the_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,3 +105,45 @@ def test_report_folder_follows_the_layers(tmp_path: Path, monkeypatch: pytest.Mo
     assert report_folder(None, env) == tmp_path / "from-input"
     assert report_folder(None, {"OVERFIT_GATE_OUT": "from-env"}) == tmp_path / "from-env"
     assert report_folder(None, {}) == tmp_path / "overfit-gate-report"
+
+
+def test_working_directory_from_pyproject_applies_to_the_run(tmp_path: Path) -> None:
+    # Regression: `working-directory = "sub"` in pyproject.toml was accepted, then ignored: the
+    # run (and the entry-point check) used the folder the gate started in.
+    write_pyproject(tmp_path, 'working-directory = "sub"')
+    (tmp_path / "sub").mkdir()
+    cfg = resolve({}, {}, tmp_path)
+    assert cfg.workdir(tmp_path) == (tmp_path / "sub").resolve()
+    # The flag still wins, and names where the config file is looked for.
+    (tmp_path / "flag").mkdir()
+    write_pyproject(tmp_path / "flag", "steps = 7")
+    cfg = resolve({"working_directory": "flag"}, {}, tmp_path)
+    assert cfg.workdir(tmp_path) == (tmp_path / "flag").resolve() and cfg.steps == 7
+
+
+def test_config_file_from_any_layer_is_read_relative_to_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "gate.toml").write_text("steps = 11\n")
+    for env in ({"INPUT_CONFIG-FILE": "gate.toml"}, {"OVERFIT_GATE_CONFIG_FILE": "gate.toml"}):
+        env = {**env, "INPUT_WORKING-DIRECTORY": "sub"}
+        assert resolve({}, env, tmp_path).steps == 11
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve({}, {"OVERFIT_GATE_CONFIG_FILE": "missing.toml"}, tmp_path)
+
+
+def test_defaults_have_one_source() -> None:
+    # The harness's Spec holds the defaults; Config and Monitor must not restate them.
+    import inspect
+    from dataclasses import fields
+
+    from gate.config import Config
+    from gate.harness.spec import Spec
+    from gate.harness.verdict import Monitor
+
+    shared = [f.name for f in fields(Spec) if f.name in Config.model_fields and f.name != "command"]
+    assert len(shared) > 10
+    for name in shared:
+        assert Config.model_fields[name].get_default(call_default_factory=True) == getattr(Spec(), name), name
+    params = inspect.signature(Monitor).parameters
+    for name in ("target_ratio", "confirm_steps", "divergence_factor", "patience"):
+        assert params[name].default == getattr(Spec(), name)

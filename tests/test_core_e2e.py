@@ -133,6 +133,16 @@ def test_missing_entrypoint_file_is_usage_error(gate_cli) -> None:
     assert "not found" in output and "working-directory" in output
 
 
+def test_working_directory_in_pyproject_is_where_the_run_happens(gate_cli, tmp_path: Path) -> None:
+    # Regression: the key was accepted from pyproject.toml and then ignored for the run.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "task.py").write_text((ROOT / BROKEN).read_text())
+    (tmp_path / "pyproject.toml").write_text('[tool.overfit-gate]\nworking-directory = "sub"\n')
+    code, result, output = gate_cli("run", "--entrypoint", "task.py:healthy", cwd=tmp_path)
+    assert code == 0, output
+    assert result is not None and result["config"]["working_directory"] == "sub"
+
+
 def test_missing_function_is_usage_error(gate_cli) -> None:
     code, result, output = gate_cli("run", "--entrypoint", f"{BROKEN}:no_such_function")
     assert code == 2, output

@@ -14,7 +14,7 @@ from fakegithub.actions import RUN_ID, actions_env, event, serving
 
 import gate.github.client
 from gate.cli import main as cli
-from gate.github.checks import conclusion
+from gate.github.check_runs import conclusion
 from gate.github.comments import marker
 from gate.github.publish import CONTEXT_FILE
 from gate.result import Result

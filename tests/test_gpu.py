@@ -5,6 +5,7 @@ there is no GPU (see conftest)."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -34,7 +35,7 @@ def test_examples_pass_on_the_gpu(gate_cli, entry: str) -> None:
     assert not [c for c in result["checks"] if c["status"] == "fail"]
 
 
-def _count_syncs(fn) -> int:  # type: ignore[no-untyped-def]
+def _count_syncs(fn: Callable[[], object]) -> int:
     """Synchronizing CUDA calls made by fn, as torch's sync debug mode reports them."""
     torch.cuda.synchronize()
     with warnings.catch_warnings(record=True) as seen:

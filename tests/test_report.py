@@ -28,7 +28,7 @@ def curve(n: int, first: float = 2.3, rate: float = 0.05) -> list[float | None]:
 
 def passing(n: int = 120, **kw: Any) -> Result:
     losses = curve(n)
-    target = losses[0] * 0.01
+    target = 0.01 * (losses[0] or 0.0)
     hit = next((i for i, v in enumerate(losses) if v is not None and v <= target), None)
     fields: dict[str, Any] = dict(
         verdict="pass",
@@ -404,7 +404,7 @@ def test_junit_error_is_an_error_not_a_failure(tmp_path: Path) -> None:
 
 def test_write_reports_writes_every_file(tmp_path: Path) -> None:
     r = nan_fail()
-    written = write_reports(r, tmp_path, {})
+    written = write_reports(r, tmp_path)
     assert [p.name for p in written] == ["loss.csv", "loss.png", "report.md", "junit.xml"]
     csv = (tmp_path / "loss.csv").read_text().splitlines()
     assert csv[0] == "step,loss" and len(csv) == 81 and csv[58] == "57,"
@@ -420,7 +420,7 @@ def test_one_broken_writer_does_not_lose_the_others(
         raise RuntimeError("no matplotlib here")
 
     monkeypatch.setitem(report.WRITERS, "loss.png", boom)
-    written = write_reports(passing(), tmp_path, {})
+    written = write_reports(passing(), tmp_path)
     assert [p.name for p in written] == ["loss.csv", "report.md", "junit.xml"]
     assert "could not write" in capsys.readouterr().err
 

@@ -44,7 +44,7 @@ def actions_env(tmp_path: Path) -> dict[str, str]:
 def test_emit_in_actions_writes_summary_outputs_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = nan_fail()
     out_dir = tmp_path / "report"
-    write_reports(r, out_dir, {})
+    write_reports(r, out_dir)
     env = actions_env(tmp_path)
     emit(r, out_dir, env)
 
@@ -135,7 +135,7 @@ def test_summary_is_rendered_from_the_result_not_a_forged_report(tmp_path: Path)
 
 
 def test_annotations_point_at_the_repository_path_in_both_channels() -> None:
-    from gate.github.checks import build_annotations
+    from gate.github.check_runs import build_annotations
     from gate.report.locate import check_location, source_file
     from gate.result import CheckResult
 

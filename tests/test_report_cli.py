@@ -125,5 +125,5 @@ def test_report_redraws_the_png_only_when_it_is_stale(tmp_path: Path) -> None:
     assert not is_current(png, changed)
     assert report() == "True" and is_current(png, changed)  # stale: redrawn
     png.write_bytes(b"not a png")
-    write_reports(changed, tmp_path, {})
+    write_reports(changed, tmp_path)
     assert png_size(png) == SIZE_PX  # a corrupt file is never mistaken for a current one

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from gate.baseline.model import BaselineBlock, RunSummary
 from gate.baseline.summary import curve_points
-from gate.report.series import first_nonfinite, fmt_num
+from gate.harness.verdict import fmt
+from gate.report.series import first_nonfinite
 from gate.result import Result
 
 ICON = {"no_change": "✅", "regression": "⚠️", "not_comparable": "ℹ️", "skipped": "ℹ️"}
@@ -50,8 +51,8 @@ def table(result: Result, base: RunSummary, block: BaselineBlock) -> str:
         "|---|---|---|",
         f"| Steps to target | {_steps(result.target_step, result.target_step is not None, result.steps)}{ratio} "
         f"| {_steps(base.target_step, base.target_step is not None, base.steps)} |",
-        f"| First loss | {fmt_num(result.initial_loss)} | {fmt_num(base.first_loss)} |",
-        f"| Best loss | {fmt_num(result.best_loss)} | {fmt_num(base.best_loss)} |",
+        f"| First loss | {fmt(result.initial_loss)} | {fmt(base.first_loss)} |",
+        f"| Best loss | {fmt(result.best_loss)} | {fmt(base.best_loss)} |",
         f"| Checks | {_checks([c.status for c in result.checks])} | {_checks(list(base.checks.values()))} |",
     ]
     return "\n".join(rows)

@@ -53,7 +53,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         from gate.report import write_reports
 
         result.write(head_dir)
-        written = write_reports(result, head_dir, env)
+        written = write_reports(result, head_dir)
         print("wrote result.json, " + ", ".join(p.name for p in written), flush=True)
     failed = block.status == "regression" and block.policy.on_regression == "fail"
     return EXIT_FAIL if failed else EXIT_PASS

@@ -67,6 +67,6 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             "cannot publish: no token or no repository/commit",
             hint="in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`; elsewhere --github-token, --repo and --sha",
         )
-    pub.finish(result, render_summary(result, out_dir))
+    pub.finish(result, render_summary(result))
     print(f"overfit-gate: verdict {result.verdict}: {result.reason}", flush=True)
     return EXIT_ERROR if pub.failures else VERDICT_EXIT[result.verdict]

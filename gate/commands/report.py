@@ -28,7 +28,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     `verify`'s job, and a re-render that exits 1 would read as a broken report step."""
     out_dir = report_folder(args.out, env)
     result = load_result(out_dir)
-    written = write_reports(result, out_dir, env)
+    written = write_reports(result, out_dir)
     print(summary(result, out_dir), flush=True)
     print("wrote " + ", ".join(p.name for p in written), flush=True)
     return 0

@@ -43,25 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser)
 
 
-def _workdir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    wd = (
-        getattr(args, "working_directory", None)
-        or env.get("INPUT_WORKING-DIRECTORY")
-        or env.get("OVERFIT_GATE_WORKING_DIRECTORY")
-        or "."
-    )
-    return (Path.cwd() / wd).resolve()
-
-
 def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path]:
     cli = config_overrides(args)
     if getattr(args, "trailing", None):
         cli["command"] = args.trailing
-    workdir = _workdir(args, env)
+    cfg = resolve(cli, env, Path.cwd(), args.config_file)
+    workdir = cfg.workdir(Path.cwd())
     if not workdir.is_dir():
         raise UsageError(f"working directory {workdir} does not exist")
-    config_file = args.config_file or env.get("INPUT_CONFIG-FILE") or env.get("OVERFIT_GATE_CONFIG_FILE") or None
-    return resolve(cli, env, workdir, config_file), workdir
+    return cfg, workdir
 
 
 def _check_entrypoint(cfg: Config, workdir: Path) -> None:
@@ -123,7 +113,7 @@ def _record_usage_error(exc: UsageError, out_dir: Path, env: Mapping[str, str], 
     from gate.report import write_reports
 
     result.write(out_dir)
-    write_reports(result, out_dir, env)
+    write_reports(result, out_dir)
 
 
 def _prewarm_reports() -> None:
@@ -212,7 +202,7 @@ def finish(result: Result, out_dir: Path, env: Mapping[str, str], publisher: Pub
     from gate.report.terminal import summary
 
     result.write(out_dir)
-    write_reports(result, out_dir, env)
+    write_reports(result, out_dir)
     print(summary(result, out_dir), flush=True)
     emit(result, out_dir, env)  # Actions job summary, outputs, annotations (no-op elsewhere)
     if publisher is not None:  # check run + PR comment; never changes the exit code

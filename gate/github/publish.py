@@ -20,8 +20,8 @@ from typing import Literal
 import requests
 
 from gate.baseline.summary import check_run_text
-from gate.github import checks, comments, statuses
-from gate.github.checks import CheckRun
+from gate.github import check_runs, comments, statuses
+from gate.github.check_runs import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
 from gate.github.env import GitHubEnv, from_environ
 from gate.result import Result
@@ -37,7 +37,9 @@ def _print(line: str) -> None:
 
 
 @dataclass(frozen=True)
-class Target:
+class PublishTarget:
+    """Where a result is published: the commit, its PR, the Actions run to link to."""
+
     repo: str
     sha: str
     pr: int | None
@@ -47,7 +49,7 @@ class Target:
 @dataclass
 class Publisher:
     client: GitHubClient
-    target: Target
+    target: PublishTarget
     name: str
     say: Say = _print
     mode: Literal["checks", "status", "off"] = "checks"
@@ -108,7 +110,7 @@ class Publisher:
         """Mark the commit as being checked (in_progress check run, or pending status)."""
         if self.mode == "checks":
             try:
-                self.check_run = checks.create(
+                self.check_run = check_runs.create(
                     self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
                 )
             except GitHubAPIError as exc:
@@ -121,10 +123,10 @@ class Publisher:
         if self.mode == "checks":
             try:
                 if self.check_run is None:
-                    self.check_run = checks.create(
+                    self.check_run = check_runs.create(
                         self.client, self.target.repo, self.name, self.target.sha, self.target.details_url
                     )
-                checks.complete(
+                check_runs.complete(
                     self.client,
                     self.target.repo,
                     self.check_run.id,
@@ -149,7 +151,7 @@ class Publisher:
     def finish_safely(self, result: Result, out_dir: Path | None) -> None:
         """`run`'s end: publishing trouble is never the pipeline's fault, so it never raises."""
         try:
-            self.finish(result, render_summary(result, out_dir))
+            self.finish(result, render_summary(result))
         except Exception as exc:  # a bug or an odd answer must not hide the verdict
             self.failures.append(f"publish: {type(exc).__name__}")
             self.say(
@@ -171,17 +173,10 @@ class Publisher:
             self.say(f"overfit-gate: notice: could not conclude the check run ({type(err).__name__})")
 
 
-def render_summary(result: Result, out_dir: Path | None, max_chars: int = SUMMARY_CHARS) -> str:
-    """The markdown report (gate.report.markdown), else report.md on disk, else the reason."""
-    try:
-        from gate.report.markdown import render_markdown
-    except ImportError:
-        report = out_dir / "report.md" if out_dir else None
-        if report is not None and report.is_file():
-            return checks.truncate(report.read_text(encoding="utf-8"), max_chars)
-        lines = [f"**overfit-gate: {result.verdict}** — {result.reason}", ""]
-        lines += [f"- `{c.name}`: {c.status} — {c.message}" for c in result.checks if c.status != "pass"]
-        return "\n".join(lines)
+def render_summary(result: Result, max_chars: int = SUMMARY_CHARS) -> str:
+    """The Markdown report, sized for the check-run summary and the comment."""
+    from gate.report.markdown import render_markdown  # imported when publishing, not with the client
+
     return render_markdown(result, max_chars=max_chars)
 
 
@@ -259,7 +254,7 @@ def publisher(
         pr = gh.event.pr_number
     if pr is None and gh.event_name == "workflow_run":
         pr = _pr_from_context(client, repo, sha, out_dir, say)
-    target = Target(repo=repo, sha=sha, pr=pr, details_url=gh.run_url)
+    target = PublishTarget(repo=repo, sha=sha, pr=pr, details_url=gh.run_url)
     pub = Publisher(client=client, target=target, name=name, say=say, event=gh.tested_event)
     if gh.read_only and repo == gh.repository:
         pub.skip(f"this pull request comes from a fork ({gh.event.head_repo}), so its token is read-only")

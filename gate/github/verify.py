@@ -12,14 +12,16 @@ from gate.github.client import GitHubAPIError, GitHubClient
 
 
 @dataclass(frozen=True)
-class Verdict:
+class VerifyResult:
+    """Whether a commit carries a passing gate (what `verify` found), not a run's verdict."""
+
     ok: bool
     state: str  # passed | missing | in_progress | failed
     reason: str
     url: str | None = None
 
 
-def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict | None:
+def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResult | None:
     try:
         runs = list(
             client.paginate(
@@ -36,14 +38,16 @@ def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict 
     latest = max(runs, key=lambda r: (r.get("started_at") or "", int(r.get("id") or 0)))
     url = latest.get("html_url")
     if latest.get("status") != "completed":
-        return Verdict(False, "in_progress", f"check run `{name}` on {sha[:12]} is still {latest.get('status')}", url)
+        return VerifyResult(
+            False, "in_progress", f"check run `{name}` on {sha[:12]} is still {latest.get('status')}", url
+        )
     conclusion = latest.get("conclusion")
     if conclusion == "success":
-        return Verdict(True, "passed", f"check run `{name}` on {sha[:12]} passed", url)
-    return Verdict(False, "failed", f"check run `{name}` on {sha[:12]} concluded `{conclusion}`", url)
+        return VerifyResult(True, "passed", f"check run `{name}` on {sha[:12]} passed", url)
+    return VerifyResult(False, "failed", f"check run `{name}` on {sha[:12]} concluded `{conclusion}`", url)
 
 
-def _status(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict | None:
+def _status(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResult | None:
     try:
         combined = client.get(f"/repos/{repo}/commits/{sha}/status", {"per_page": 100})
     except GitHubAPIError as exc:
@@ -57,17 +61,17 @@ def _status(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict | N
     latest = mine[0]
     state, url = latest.get("state"), latest.get("target_url")
     if state == "success":
-        return Verdict(True, "passed", f"commit status `{name}` on {sha[:12]} is success", url)
+        return VerifyResult(True, "passed", f"commit status `{name}` on {sha[:12]} is success", url)
     if state == "pending":
-        return Verdict(False, "in_progress", f"commit status `{name}` on {sha[:12]} is still pending", url)
-    return Verdict(False, "failed", f"commit status `{name}` on {sha[:12]} is {state}", url)
+        return VerifyResult(False, "in_progress", f"commit status `{name}` on {sha[:12]} is still pending", url)
+    return VerifyResult(False, "failed", f"commit status `{name}` on {sha[:12]} is {state}", url)
 
 
-def verify(client: GitHubClient, repo: str, sha: str, name: str) -> Verdict:
+def verify(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResult:
     found = _check_run(client, repo, sha, name) or _status(client, repo, sha, name)
     if found is not None:
         return found
-    return Verdict(
+    return VerifyResult(
         False,
         "missing",
         f"no `{name}` check run or commit status on {repo}@{sha[:12]}: "

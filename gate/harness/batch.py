@@ -1,9 +1,9 @@
 """Batch helpers shared by the loop and the checks: device moves, input selection, the
-default forward (DESIGN.md task contract)."""
+default forward (docs/task-mode.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -11,16 +11,38 @@ import torch
 LABEL_KEYS = ("label", "labels", "target", "targets", "y")
 
 
-def to_device(obj: Any, device: torch.device) -> Any:
+def map_tensors(obj: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
+    """The same nested batch (mappings, namedtuples, lists, tuples) with ``fn`` applied to every
+    tensor; other leaves are kept as they are. The one walker every batch transform uses."""
     if isinstance(obj, torch.Tensor):
-        return obj.to(device)
+        return fn(obj)
     if isinstance(obj, Mapping):
-        return type(obj)({k: to_device(v, device) for k, v in obj.items()})  # type: ignore[call-arg]
+        items = {k: map_tensors(v, fn) for k, v in obj.items()}
+        try:
+            return type(obj)(items)  # type: ignore[call-arg]  # dict, OrderedDict, HF BatchEncoding
+        except Exception:  # a mapping type we cannot rebuild
+            return items
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
-        return type(obj)(*(to_device(v, device) for v in obj))
+        return type(obj)(*(map_tensors(v, fn) for v in obj))
     if isinstance(obj, (list, tuple)):
-        return type(obj)(to_device(v, device) for v in obj)
+        return type(obj)(map_tensors(v, fn) for v in obj)
     return obj
+
+
+def tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """Every tensor in a nested batch, in order."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, Mapping):
+        for v in obj.values():
+            yield from tensors(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from tensors(v)
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    return map_tensors(obj, lambda t: t.to(device))
 
 
 def input_keys(batch: Any, inputs: Any = None) -> list[Any]:
@@ -67,11 +89,5 @@ def default_forward(batch: Any, inputs: Any = None) -> Callable[[torch.nn.Module
 
 
 def batch_size(batch: Any) -> int | None:
-    if isinstance(batch, torch.Tensor):
-        return int(batch.shape[0]) if batch.dim() else None
-    values = batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (list, tuple)) else []
-    for v in values:
-        n = batch_size(v)
-        if n is not None:
-            return n
-    return None
+    """Dim 0 of the first tensor that has one."""
+    return next((int(t.shape[0]) for t in tensors(batch) if t.dim()), None)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+Mode = Literal["task", "script"]
+Pin = Literal["auto", "dataloader", "module", "off"]
 
 # Every check's name, so the controller can validate `skip-checks` without importing torch.
 # tests/test_checks_registry.py keeps it equal to the registries (ALL_CHECKS, SCRIPT_CHECKS).
@@ -25,7 +28,10 @@ CHECK_NAMES = (
 
 @dataclass(frozen=True)
 class Spec:
-    mode: str = "task"  # "task" | "script"
+    """The harness's settings. Its defaults are the defaults: ``Config`` and ``Monitor`` take
+    theirs from here."""
+
+    mode: Mode = "task"
     entrypoint: str | None = None
     command: list[str] = field(default_factory=list)
     out: str = "overfit-gate-report"
@@ -43,7 +49,7 @@ class Spec:
     skip_checks: list[str] = field(default_factory=list)
     allow_unused: list[str] = field(default_factory=list)
     fail_on_warn: bool = False
-    pin: str = "auto"
+    pin: Pin = "auto"
     name: str = "overfit-gate"
 
     @classmethod

@@ -19,7 +19,7 @@ class TaskError(Exception):
 
 @dataclass
 class OverfitTask:
-    """The typed form of the task mapping (DESIGN.md, Task mode)."""
+    """The typed form of the task mapping (docs/task-mode.md)."""
 
     model: torch.nn.Module
     batch: Any

@@ -1,4 +1,4 @@
-"""The verdict as DESIGN.md states it, fed host floats in chunks. Pure Python, no torch:
+"""The verdict as docs/task-mode.md states it, fed host floats in chunks. Pure Python, no torch:
 the controller's unit tests and the harness share it.
 
 pass: ``loss - floor <= ratio * (first - floor)`` (or ``loss <= target_loss``) held for
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from gate.harness.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,12 @@ class Monitor:
     def __init__(
         self,
         steps: int,
-        target_ratio: float = 0.01,
+        target_ratio: float = Spec.target_ratio,
         target_loss: float | None = None,
         floor: float = 0.0,
-        confirm_steps: int = 20,
-        divergence_factor: float = 10.0,
-        patience: int = 200,
+        confirm_steps: int = Spec.confirm_steps,
+        divergence_factor: float = Spec.divergence_factor,
+        patience: int = Spec.patience,
     ) -> None:
         self.budget = steps
         self.ratio = target_ratio

@@ -6,12 +6,10 @@ a failure in one (a broken matplotlib, say) never costs the others."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from gate.result import Result
-
-FILES = ("loss.csv", "loss.png", "report.md", "junit.xml")
 
 
 def _csv(result: Result, path: Path) -> None:
@@ -47,11 +45,9 @@ WRITERS: dict[str, Callable[[Result, Path], None]] = {
 }
 
 
-def write_reports(result: Result, out_dir: Path, env: Mapping[str, str]) -> list[Path]:
+def write_reports(result: Result, out_dir: Path) -> list[Path]:
     """Write loss.csv, loss.png, report.md and junit.xml into ``out_dir``; the paths written.
-
-    ``env`` is accepted for symmetry with the other report steps (Actions output is
-    ``gate.report.actions.emit``'s job, called by ``run``/``publish``)."""
+    (Actions outputs are ``gate.report.actions.emit``'s job, called by ``run``/``publish``.)"""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, writer in WRITERS.items():

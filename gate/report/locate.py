@@ -1,5 +1,5 @@
 """Where a check points in the repository, for annotations: Actions workflow commands
-(``gate.report.actions``) and check-run annotations (``gate.github.checks``) both use it."""
+(``gate.report.actions``) and check-run annotations (``gate.github.check_runs``) both use it."""
 
 from __future__ import annotations
 

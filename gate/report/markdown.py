@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass
 
 from gate.baseline import render as baseline
+from gate.harness.verdict import fmt
 from gate.report.mermaid import xychart
 from gate.report.plot import baseline_losses
-from gate.report.series import first_nonfinite, fmt_num, sparkline
+from gate.report.series import first_nonfinite, sparkline
 from gate.result import CheckResult, Result
 
 GITHUB_LIMIT = 65535
@@ -113,16 +114,15 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
     if chart:
         out.append("```mermaid\n" + chart + "\n```")
     facts = [
-        f"first **{fmt_num(result.initial_loss)}**",
-        f"best **{fmt_num(result.best_loss)}**"
-        + (f" @ step {result.best_step}" if result.best_step is not None else ""),
-        f"final **{fmt_num(result.final_loss)}**",
+        f"first **{fmt(result.initial_loss)}**",
+        f"best **{fmt(result.best_loss)}**" + (f" @ step {result.best_step}" if result.best_step is not None else ""),
+        f"final **{fmt(result.final_loss)}**",
     ]
     if result.target is not None:
         reached = f", reached @ step {result.target_step}" if result.target_step is not None else ", not reached"
-        facts.append(f"target {fmt_num(result.target)}{reached}")
+        facts.append(f"target {fmt(result.target)}{reached}")
     if result.floor:
-        facts.append(f"floor {fmt_num(result.floor)}")
+        facts.append(f"floor {fmt(result.floor)}")
     bad = first_nonfinite(losses)
     if bad is not None:
         facts.append(f"**non-finite from step {bad}**")
@@ -134,7 +134,7 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
         note = " (the chart's second line)" if chart and not pair and chart.count("line [") == 2 else ""
         out.append(
             f"Inputs replaced (`input_dependence`){note}: `{sparkline(base)}` "
-            f"first {fmt_num(base[0])} · final {fmt_num(base[-1])}"
+            f"first {fmt(base[0])} · final {fmt(base[-1])}"
         )
     return "\n\n".join(out)
 

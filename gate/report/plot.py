@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from gate import __version__
-from gate.report.series import envelope, finite, first_nonfinite, fmt_num, use_log
+from gate.harness.verdict import fmt
+from gate.report.series import envelope, finite, first_nonfinite, use_log
 from gate.result import Result
 
 # 8 x 4.2 in at 125 dpi = 1000 x 525 px: GitHub shows comment images up to ~880 px wide,
@@ -102,8 +103,8 @@ def title(result: Result) -> str:
     name = "" if result.name == "overfit-gate" else f" [{result.name}]"
     head = f"overfit-gate{name}: {result.verdict.upper()}"
     if result.steps and result.initial_loss is not None:
-        final = "non-finite" if result.final_loss is None and result.losses else fmt_num(result.final_loss)
-        head += f"  ·  loss {fmt_num(result.initial_loss)} → {final} in {result.steps} steps"
+        final = "non-finite" if result.final_loss is None and result.losses else fmt(result.final_loss)
+        head += f"  ·  loss {fmt(result.initial_loss)} → {final} in {result.steps} steps"
     return head
 
 
@@ -191,9 +192,9 @@ def _draw(ax: Any, result: Result) -> None:
         steps, values, label = base_run
         ax.plot(steps, [float("nan") if v is None else v for v in values], color=BASE_RUN, lw=1.4, ls="--", label=label)
     if result.target is not None and (result.target > 0 or not log):
-        ax.axhline(result.target, color=TARGET, lw=1, ls="--", label=f"target {fmt_num(result.target)}")
+        ax.axhline(result.target, color=TARGET, lw=1, ls="--", label=f"target {fmt(result.target)}")
     if result.floor is not None and (result.floor > 0 or not log):
-        ax.axhline(result.floor, color=FLOOR, lw=1, ls=":", label=f"floor {fmt_num(result.floor)}")
+        ax.axhline(result.floor, color=FLOOR, lw=1, ls=":", label=f"floor {fmt(result.floor)}")
     _mark_target(ax, result)
     _mark_event(ax, result)
     ax.set_xlabel("step")

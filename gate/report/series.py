@@ -97,14 +97,3 @@ def sparkline(values: Series, width: int = 40, log: bool | None = None) -> str:
         else:
             out.append(SPARK[round((scale(v) - lo) / span * (len(SPARK) - 1))])
     return "".join(out)
-
-
-def fmt_num(x: float | None, digits: int = 4) -> str:
-    """Short, stable numbers for tables and charts (``n/a`` for missing)."""
-    if x is None:
-        return "n/a"
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    return f"{x:.{digits}g}"

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from gate.config import Config
 
 SPEC_FILE = "spec.json"
 LogSink = Callable[[str], None]
@@ -22,7 +25,9 @@ class Job:
     out_dir: Path  # absolute; the harness writes result.json and loss.csv here
     workdir: Path  # absolute; the pipeline's working directory
     timeout: float  # seconds
-    config: Any  # the resolved gate.config.Config (runner-specific keys: image, gpus, ...)
+    # The resolved config: runners read their keys (image, gpus, python, ...) as typed
+    # attributes, so the registry's defaults are the only defaults.
+    config: Config
     env: Mapping[str, str] = field(default_factory=dict)  # the controller's environment, read at the edge
 
 

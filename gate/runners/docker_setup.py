@@ -10,13 +10,16 @@ import re
 import tarfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import ConfigError, RunnerError
 from gate.runners.base import LogSink
 
+if TYPE_CHECKING:
+    from gate.config import Config
+
 # The folder holding the `gate` package; only gate/__init__.py and gate/harness/ are copied in
-# (torch + stdlib only, see DESIGN.md), so the container never sees the controller or its deps.
+# (torch + stdlib only, see ARCHITECTURE.md), so the container never sees the controller or its deps.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 NO_GPU_HINT = (
     "set `gpus: 0` to run on the CPU, or run on a machine with an NVIDIA GPU and the NVIDIA Container "
@@ -76,13 +79,12 @@ def gpu_error(gpus: str, exc: BaseException) -> RunnerError:
     )
 
 
-def ensure_image(client: Any, config: Any, workdir: Path, log: LogSink) -> str:
+def ensure_image(client: Any, config: Config, workdir: Path, log: LogSink) -> str:
     """The image to run: ``dockerfile`` is built (tagged ``image`` if given), else ``image``
     is used from the local store or pulled."""
     import docker.errors
 
-    image: str | None = getattr(config, "image", None)
-    dockerfile: str | None = getattr(config, "dockerfile", None)
+    image, dockerfile = config.image, config.dockerfile
     if dockerfile:
         return _build(client, workdir, dockerfile, image, log)
     if not image:

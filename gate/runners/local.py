@@ -28,7 +28,7 @@ class LocalRunner:
         job.out_dir.mkdir(parents=True, exist_ok=True)
         spec_path = job.out_dir / SPEC_FILE
         spec_path.write_text(json.dumps(dict(job.spec), indent=2))
-        python = getattr(job.config, "python", None) or sys.executable
+        python = job.config.python or sys.executable
         env = dict(job.env)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
         env["PYTHONUNBUFFERED"] = "1"

@@ -143,7 +143,8 @@ class FakeGitHub:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         body: Any = None
-        status, payload, headers, op_id = 500, None, {}, "?"
+        status, payload, op_id = 500, None, "?"
+        headers: dict[str, str] = {}
         try:
             if not parts.path.startswith(PREFIX + "/"):
                 raise Reject(404, "Not Found")

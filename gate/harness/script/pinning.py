@@ -18,22 +18,12 @@ from typing import Any
 
 import torch
 
+from gate.harness.batch import map_tensors, tensors
+
 
 def clone(obj: Any) -> Any:
     """A detached deep copy of the tensors in a batch, so the script cannot mutate the pin."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, Mapping):
-        items = {k: clone(v) for k, v in obj.items()}
-        try:
-            return type(obj)(items)  # type: ignore[call-arg]  # dict, OrderedDict, HF BatchEncoding
-        except Exception:  # a mapping type we cannot rebuild
-            return items
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(clone(v) for v in obj))
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(clone(v) for v in obj)
-    return obj
+    return map_tensors(obj, lambda t: t.detach().clone())
 
 
 def describe(obj: Any) -> str:
@@ -63,13 +53,7 @@ def find_loss(out: Any) -> torch.Tensor | None:
 
 
 def requires_grad(obj: Any) -> bool:
-    if isinstance(obj, torch.Tensor):
-        return obj.requires_grad
-    if isinstance(obj, Mapping):
-        return any(requires_grad(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return any(requires_grad(v) for v in obj)
-    return False
+    return any(t.requires_grad for t in tensors(obj))
 
 
 def qualname(module: torch.nn.Module) -> str:
@@ -145,7 +129,6 @@ class ModuleTracker:
         self.top: torch.nn.Module | None = None
         self.call: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # its first inputs (cloned)
         self.replay = False
-        self.replays = 0
         self._computed_inputs = False  # the top module's inputs came from other trainable modules
         self._returns_loss: dict[int, bool] = {}
         self.returns_loss = False  # the top module's output holds the loss (checks can re-evaluate it)
@@ -159,7 +142,6 @@ class ModuleTracker:
         if not torch.is_grad_enabled():
             return args, kwargs  # eval passes keep their own inputs
         if self.replay and module is self.top and self.call is not None:
-            self.replays += 1
             return clone(self.call[0]), clone(self.call[1])
         if self.zero is not None and qualname(module) == self.zero[0]:
             keys = self.zero[1]

@@ -115,12 +115,3 @@ def complete(
     for start in range(MAX_ANNOTATIONS, len(notes), MAX_ANNOTATIONS):
         # Each update appends its annotations to those already on the run.
         client.patch(path, {"output": {**output, "annotations": notes[start : start + MAX_ANNOTATIONS]}})
-
-
-def create_completed(
-    client: GitHubClient, repo: str, name: str, head_sha: str, result: Result, summary: str, details_url: str | None
-) -> CheckRun:
-    """``publish`` after the fact: one create (completed) plus annotation batches."""
-    run = create(client, repo, name, head_sha, details_url)
-    complete(client, repo, run.id, result, summary, details_url)
-    return run
