@@ -314,3 +314,10 @@ def test_a_reported_regression_is_an_actions_warning() -> None:
     assert lines == ["::warning title=overfit-gate%3A compared with the base branch::" + block.message]
     failed = apply(run_result(148), block.model_copy(update={"policy": Policy(on_regression="fail")}))
     assert [line.split("::")[1].split()[0] for line in annotation_lines(failed, {})] == ["error"]  # the verdict's
+
+
+def test_a_forged_override_cannot_plant_a_verdict() -> None:
+    res = run_result(None)
+    res.baseline = BaselineBlock(status="regression", message="x", overrode={"verdict": "bogus", "reason": "r"})  # type: ignore[arg-type]
+    restore(res)
+    assert res.verdict == "fail" and res.baseline is None

@@ -74,8 +74,10 @@ def guarded(build: Callable[[], BaselineBlock], policy: Policy) -> BaselineBlock
 def restore(result: Result) -> None:
     """Undo a previous comparison's override (``publish`` re-compares a folder's result)."""
     old = result.baseline
-    if old is not None and old.overrode is not None and result.verdict == "fail":
-        result.verdict = old.overrode.verdict  # type: ignore[assignment]
+    # Only what `apply` can have done: a pass turned into a fail (a folder is data; anything
+    # else in it is not taken as a verdict).
+    if old is not None and old.overrode is not None and old.overrode.verdict == "pass" and result.verdict == "fail":
+        result.verdict = "pass"
         result.reason = old.overrode.reason
     result.baseline = None
 
