@@ -37,8 +37,8 @@ def _checks(statuses: Sequence[str]) -> str:
     return " · ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
 
 
-def _steps(summary_steps: int | None, reached: bool, run_steps: int) -> str:
-    return str(summary_steps) if reached and summary_steps is not None else f"not reached ({run_steps} run)"
+def _steps(target_step: int | None, run_steps: int) -> str:
+    return str(target_step) if target_step is not None else f"not reached ({run_steps} run)"
 
 
 def table(result: Result, base: RunSummary, block: BaselineBlock) -> str:
@@ -47,10 +47,9 @@ def table(result: Result, base: RunSummary, block: BaselineBlock) -> str:
     if result.target_step is not None and base.target_step is not None:
         ratio = f" ({result.target_step / max(base.target_step, 1):.1f}×)"
     rows = [
-        f"| | {head_name} | {title(block)} |",
+        f"| | {head_name} | {_esc(title(block)).replace('|', '&#124;')} |",
         "|---|---|---|",
-        f"| Steps to target | {_steps(result.target_step, result.target_step is not None, result.steps)}{ratio} "
-        f"| {_steps(base.target_step, base.target_step is not None, base.steps)} |",
+        f"| Steps to target | {_steps(result.target_step, result.steps)}{ratio} | {_steps(base.target_step, base.steps)} |",
         f"| First loss | {fmt(result.initial_loss)} | {fmt(base.first_loss)} |",
         f"| Best loss | {fmt(result.best_loss)} | {fmt(base.best_loss)} |",
         f"| Checks | {_checks([c.status for c in result.checks])} | {_checks(list(base.checks.values()))} |",
