@@ -91,9 +91,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU spread")
+    ap.add_argument("--examples", default=",".join(EXAMPLES), help="comma-separated subset of " + ", ".join(EXAMPLES))
     args = ap.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [measure(n, e, range(args.seeds), tmp, args.device) for n, e in EXAMPLES.items()]
+        for name in args.examples.split(","):
+            rows.append(measure(name, EXAMPLES[name], range(args.seeds), tmp, args.device))
+            print("\n".join(rows[-1]), file=sys.stderr, flush=True)  # progress: a slow machine keeps what it measured
     healthy, slow, first, again = ([r[i] for r in rows] for i in range(4))
     head = ["example", "steps to target, seeds 0.."]
     print(

@@ -43,6 +43,8 @@ def argv_for(env: Mapping[str, str]) -> list[str]:
         argv += ["--sha", sha] if sha else []
     if sub == "publish" and _input(env, "pr"):
         argv += ["--pr", _input(env, "pr")]
+    if sub == "publish" and _input(env, "require-publish").lower() == "true":
+        argv += ["--require-publish"]
     # Escape hatch for flags without an input of their own; split like a shell, never run by one.
     argv += shlex.split(_input(env, "args"))
     return argv

@@ -9,6 +9,7 @@ from typing import Any
 
 from gate import __version__
 from gate.errors import ResultError
+from gate.harness.contract import ErrorKind
 from gate.result import RESULT_FILE, ErrorInfo, Result, load_result
 from gate.runners.base import Outcome
 
@@ -28,29 +29,30 @@ def collect(outcome: Outcome, out_dir: Path, base: dict[str, Any], timeout: floa
         try:
             existing = load_result(out_dir)
         except ResultError as exc:
-            return _error(base, "ResultError", exc.message, outcome.log_tail, out_dir)
+            return _error(base, ErrorKind.RESULT, exc.message, outcome.log_tail, out_dir)
     if outcome.timed_out:
         # The harness may have written a 'Cancelled' result on SIGTERM; the cause is ours to name.
         reason = (
             f"the run did not finish within the {timeout:g}s timeout and was stopped "
             "(a hang, a deadlock, or too many steps for the budget?)"
         )
-        return _error(base, "Timeout", reason, outcome.log_tail, out_dir, existing)
+        return _error(base, ErrorKind.TIMEOUT, reason, outcome.log_tail, out_dir, existing)
     if outcome.error is not None:
         return _error(base, outcome.error_type, outcome.error, outcome.log_tail, out_dir, existing)
     if existing is not None:
         merged = existing.model_dump(by_alias=True)
         merged.update({k: v for k, v in base.items() if k not in merged or not merged[k]})
         merged["config"] = base.get("config", merged.get("config", {}))
+        merged["config_changes"] = base.get("config_changes", [])  # the controller's finding, never the harness's
         merged["gate_version"] = __version__
         return Result.model_validate(merged)
     if outcome.cancelled:
-        return _error(base, "Cancelled", "the run was cancelled", outcome.log_tail, out_dir)
+        return _error(base, ErrorKind.CANCELLED, "the run was cancelled", outcome.log_tail, out_dir)
     code = outcome.exit_code
     why = f"the harness exited with code {code} without writing a result"
     if code is None or code in (137, -9):
         why = "the harness was killed (SIGKILL) without writing a result: out of memory?"
-    return _error(base, "HarnessCrashed", why, outcome.log_tail, out_dir)
+    return _error(base, ErrorKind.HARNESS_CRASHED, why, outcome.log_tail, out_dir)
 
 
 def _error(

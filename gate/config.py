@@ -3,14 +3,21 @@
 Precedence, lowest first: ``[tool.overfit-gate]`` in pyproject.toml (or ``config-file``),
 ``OVERFIT_GATE_*`` environment variables, GitHub Action inputs (``INPUT_*``), command-line flags.
 Keys are snake_case here; kebab-case is accepted everywhere (``target-ratio``).
+
+Every key declares where it may come from (docs/security.md): the checked-out files belong to
+the change under test, so keys that decide where and how that code runs are ``WORKFLOW`` keys,
+refused in a file; verdict keys come from the pull request's *base* commit (``config-source``,
+gate/baseconfig.py); the keys that name what to run come from the checkout itself.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +37,15 @@ else:  # pragma: no cover - 3.10 fallback
 _NOT_CONFIG = {"github_token", "config_file"}
 # The harness's defaults are the config's: one source (gate/harness/spec.py, torch-free).
 _SPEC = Spec()
+GPUS = re.compile(r"[01]|none|device=(\d+|GPU-[0-9a-fA-F-]+)")
+
+# Trust classes, declared on each field (``json_schema_extra``), so a new key only says which it is.
+# WORKFLOW: decides where/how the untrusted code runs; only flags, OVERFIT_GATE_* and action
+# inputs may set it, never a checked-out file. CODE: names what to run (the PR's own code, which
+# the PR controls anyway), read from the checkout. Unmarked keys decide the verdict: on a pull
+# request they come from the base commit's file unless `config-source: head`.
+WORKFLOW: dict[str, Any] = {"trust": "workflow"}
+CODE: dict[str, Any] = {"trust": "code"}
 
 
 class Config(BaseModel):
@@ -39,15 +55,18 @@ class Config(BaseModel):
 
     # What to run
     entrypoint: str | None = Field(
-        None, description="Task mode: `path/to/file.py:function` returning the task mapping."
+        None, description="Task mode: `path/to/file.py:function` returning the task mapping.", json_schema_extra=CODE
     )
     command: list[str] | None = Field(
-        None, description="Script mode: the training command, e.g. `python train.py --lr 3e-4`."
+        None, description="Script mode: the training command, e.g. `python train.py --lr 3e-4`.", json_schema_extra=CODE
     )
-    working_directory: str = Field(".", description="Folder the pipeline runs in; relative paths resolve against it.")
+    working_directory: str = Field(
+        ".", description="Folder the pipeline runs in; relative paths resolve against it.", json_schema_extra=CODE
+    )
     python: str | None = Field(
         None,
         description="Python of the training environment: for the local runner (default: the gate's own), or inside the image for the docker runner (default: `python`, else `python3`).",
+        json_schema_extra=WORKFLOW,
     )
 
     # Overfit loop and verdict
@@ -74,7 +93,12 @@ class Config(BaseModel):
         _SPEC.sync_every, ge=1, description="Read the loss back to the host every N steps (no per-step sync)."
     )
     log_every: int = Field(_SPEC.log_every, ge=1, description="Print a progress line every N steps.")
-    timeout: float = Field(900.0, gt=0, description="Seconds before the run is killed and reported as an error.")
+    timeout: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds before the run is killed and reported as an error.",
+        json_schema_extra=WORKFLOW,
+    )
 
     # Checks
     skip_checks: list[str] = Field(default_factory=list, description="Checks to turn off, by name.")
@@ -87,13 +111,21 @@ class Config(BaseModel):
     pin: Pin = Field(_SPEC.pin, description="Script mode: how to pin the batch.")
 
     # Runner
-    runner: Literal["local", "docker"] = Field("local", description="Where the harness runs.")
-    image: str | None = Field(None, description="Docker runner: the training image.")
-    dockerfile: str | None = Field(None, description="Docker runner: build the training image from this Dockerfile.")
-    gpus: str = Field(
-        "1", description="Docker runner: `1` (one GPU), `0` (CPU only), or `device=N` for a specific GPU."
+    runner: Literal["local", "docker"] = Field(
+        "local", description="Where the harness runs.", json_schema_extra=WORKFLOW
     )
-    network: bool = Field(False, description="Docker runner: give the training container network access.")
+    image: str | None = Field(None, description="Docker runner: the training image.", json_schema_extra=WORKFLOW)
+    dockerfile: str | None = Field(
+        None, description="Docker runner: build the training image from this Dockerfile.", json_schema_extra=WORKFLOW
+    )
+    gpus: str = Field(
+        "1",
+        description="Docker runner: `1` (one GPU), `0` (CPU only), or `device=N` for a specific GPU.",
+        json_schema_extra=WORKFLOW,
+    )
+    network: bool = Field(
+        False, description="Docker runner: give the training container network access.", json_schema_extra=WORKFLOW
+    )
 
     # Base-branch comparison (docs/baseline.md)
     baseline: str | None = Field(
@@ -113,9 +145,18 @@ class Config(BaseModel):
     )
 
     # Output and publishing
-    out: str = Field(_SPEC.out, description="Report folder.")
-    name: str = Field(_SPEC.name, description="Gate name: check run name, comment marker, status context.")
-    publish: bool | None = Field(None, description="Publish to GitHub (default: when a token is present).")
+    out: str = Field(_SPEC.out, description="Report folder.", json_schema_extra=WORKFLOW)
+    name: str = Field(
+        _SPEC.name, description="Gate name: check run name, comment marker, status context.", json_schema_extra=WORKFLOW
+    )
+    publish: bool | None = Field(
+        None, description="Publish to GitHub (default: when a token is present).", json_schema_extra=WORKFLOW
+    )
+    config_source: Literal["base", "head"] = Field(
+        "base",
+        description="On a pull request, whose config file sets the verdict keys: `base` (the target branch's; the PR's changes are shown) or `head` (the PR's own).",
+        json_schema_extra=WORKFLOW,
+    )
 
     @field_validator("command", mode="before")
     @classmethod
@@ -148,7 +189,17 @@ class Config(BaseModel):
     @field_validator("gpus", mode="before")
     @classmethod
     def _gpus_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("gpus")
+    @classmethod
+    def _one_gpu(cls, v: str) -> str:
+        # Exactly one GPU or none, by design: `device=all`, `2` or `device=0,1` would hand the
+        # code under test every GPU on a shared runner.
+        value = v.strip()
+        if not GPUS.fullmatch(value):
+            raise ValueError('must be "1" (one GPU), "0" (CPU only) or "device=N" / "device=GPU-<uuid>" (that GPU)')
+        return value
 
     @model_validator(mode="after")
     def _one_mode(self) -> Config:
@@ -188,8 +239,21 @@ def _layer(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+def trust(key: str) -> str:
+    """``workflow``, ``code`` or ``verdict``: where the key may come from (see WORKFLOW)."""
+    extra = Config.model_fields[key].json_schema_extra
+    return str(extra.get("trust", "verdict")) if isinstance(extra, dict) else "verdict"
+
+
+def _table(data: dict[str, Any], path: Path) -> Any:
+    return data.get("tool", {}).get("overfit-gate", {}) if path.name == "pyproject.toml" else data
+
+
 def from_file(path: Path, required: bool = False) -> dict[str, Any]:
-    """``[tool.overfit-gate]`` of a pyproject.toml, or the top level of any other TOML file."""
+    """``[tool.overfit-gate]`` of a pyproject.toml, or the top level of any other TOML file.
+    A file belongs to the checkout, i.e. to the change under test, so a WORKFLOW key there is an
+    error (exit 2) rather than ignored: silently dropping it would run the pipeline differently
+    from what its author wrote, without saying so."""
     if not path.is_file():
         if required:
             raise ConfigError(f"config file {path} does not exist")
@@ -198,10 +262,20 @@ def from_file(path: Path, required: bool = False) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("overfit-gate", {}) if path.name == "pyproject.toml" else data
+    table = _table(data, path)
     if not isinstance(table, dict):
         raise ConfigError(f"[tool.overfit-gate] in {path} must be a table")
-    return _layer(table, f"{path} [tool.overfit-gate]" if path.name == "pyproject.toml" else str(path))
+    layer = _layer(table, f"{path} [tool.overfit-gate]" if path.name == "pyproject.toml" else str(path))
+    refused = [k for k in layer if trust(k) == "workflow"]
+    if refused:
+        key = refused[0].replace("_", "-")
+        raise ConfigError(
+            f"`{key}` cannot be set in {path}: it decides where and how the code under test runs, and "
+            "the checked-out files belong to the change being tested",
+            hint=f"set it in the workflow instead: the action input `{key}`, the flag `--{key}` or "
+            f"${ENV_PREFIX}{refused[0].upper()} (docs/security.md)",
+        )
+    return layer
 
 
 def from_env(env: Mapping[str, str], prefix: str, source: str) -> dict[str, Any]:
@@ -214,26 +288,48 @@ def from_env(env: Mapping[str, str], prefix: str, source: str) -> dict[str, Any]
     return _layer(raw, f"environment ({prefix}*)" if prefix == ENV_PREFIX else "action inputs")
 
 
+# Reads the config file as it was in the pull request's base commit: its text, or None when the
+# file did not exist there (gate/baseconfig.py).
+BaseReader = Callable[[Path], "str | None"]
+
+
 def resolve(
     cli: Mapping[str, Any],
     env: Mapping[str, str],
     cwd: Path,
     config_file: str | None = None,
+    base: BaseReader | None = None,
 ) -> Config:
+    return resolve_with_changes(cli, env, cwd, config_file, base)[0]
+
+
+def resolve_with_changes(
+    cli: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path,
+    config_file: str | None = None,
+    base: BaseReader | None = None,
+) -> tuple[Config, list[str]]:
     """Merge the layers (later wins) and validate once, so every error names its key. ``cwd`` is
-    the folder the gate started in; ``config_file`` the ``--config-file`` flag."""
+    the folder the gate started in; ``config_file`` the ``--config-file`` flag. With a ``base``
+    reader (a pull request) and ``config-source: base``, the verdict keys of the file layer come
+    from the base commit; the second value lists what the PR's file changes."""
     cfg_path, explicit = locate_config(cli, env, cwd, config_file)
-    layers = [
-        from_file(cfg_path, required=explicit),
+    file_layer = from_file(cfg_path, required=explicit)
+    trusted = [
         from_env(env, ENV_PREFIX, "environment"),
         from_env(env, INPUT_PREFIX, "action inputs"),
         _layer({k: v for k, v in cli.items() if v is not None}, "command line"),
     ]
+    source = next((t["config_source"] for t in reversed(trusted) if "config_source" in t), "base")
+    changes: list[str] = []
+    if base is not None and source == "base":
+        file_layer, changes = _with_base(file_layer, base(cfg_path), cfg_path)
     merged: dict[str, Any] = {}
-    for layer in layers:
+    for layer in (file_layer, *trusted):
         merged.update(layer)
     try:
-        return Config.model_validate(merged)
+        return Config.model_validate(merged), changes
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "config"
@@ -241,6 +337,29 @@ def resolve(
             f"invalid value for `{key.replace('_', '-')}`: {first['msg']}",
             hint=f"got {first.get('input')!r}" if "input" in first and key != "config" else "",
         ) from None
+
+
+def _with_base(head: dict[str, Any], base_text: str | None, path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The file layer under ``config-source: base``: what to run from the head, the verdict
+    keys from the base; plus one line per verdict key the head changes (or a note on the base)."""
+    notes: list[str] = []
+    base: dict[str, Any] = {}
+    if base_text is not None:
+        try:
+            table = _table(tomllib.loads(base_text), path)
+            base = {norm(k): v for k, v in table.items()} if isinstance(table, dict) else {}
+        except tomllib.TOMLDecodeError:
+            notes.append("the base commit's config file is not valid TOML: the defaults apply to this run")
+    # A key this version does not know, or a WORKFLOW key, in the base file is never applied.
+    base = {k: v for k, v in base.items() if k in KEYS and trust(k) == "verdict"}
+    layer = {k: v for k, v in head.items() if trust(k) == "code"} | base
+    for key in sorted(k for k in KEYS if trust(k) == "verdict" and head.get(k) != base.get(k)):
+        notes.append(f"`{key.replace('_', '-')}`: {_shown(base.get(key))} → {_shown(head.get(key))}")
+    return layer, notes
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else json.dumps(value)
 
 
 def locate_config(
@@ -257,12 +376,15 @@ def locate_config(
     return (base / name, True) if name else (base / "pyproject.toml", False)
 
 
+def out_setting(cli_out: str | None, env: Mapping[str, str]) -> str:
+    """The report folder as given where the full config is not resolved (``report``,
+    ``publish``, the action entry, ``run`` after a config error): the flag, the action input,
+    the environment, the default — the layers' order (the pyproject table is ``run``'s alone)."""
+    return cli_out or setting(env, "out") or str(Config.model_fields["out"].default)
+
+
 def report_folder(cli_out: str | None, env: Mapping[str, str]) -> Path:
-    """The report folder where the full config is not resolved (``report``, ``publish``, the
-    action entry, ``run`` after a config error): the flag, the action input, the environment,
-    the default — the layers' order (the pyproject table is ``run``'s alone)."""
-    out = cli_out or setting(env, "out") or Config.model_fields["out"].default
-    return (Path.cwd() / out).resolve()
+    return (Path.cwd() / out_setting(cli_out, env)).resolve()
 
 
 def keys_table() -> str:
@@ -271,5 +393,6 @@ def keys_table() -> str:
     for name, field in Config.model_fields.items():
         default = "[]" if field.default_factory is not None else field.default
         shown = "—" if default is None else f"`{str(default).lower() if isinstance(default, bool) else default}`"
-        rows.append(f"| `{name.replace('_', '-')}` | {shown} | {field.description} |")
+        only = " *Workflow only: never read from a config file.*" if trust(name) == "workflow" else ""
+        rows.append(f"| `{name.replace('_', '-')}` | {shown} | {field.description}{only} |")
     return "\n".join(rows)

@@ -14,17 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.baseline.model import BaselineBlock
 from gate.errors import ResultError
-
-Verdict = Literal["pass", "fail", "error"]
-CheckStatus = Literal["pass", "fail", "warn", "skip"]
+from gate.harness.contract import SCHEMA, CheckStatus, Verdict
 
 RESULT_FILE = "result.json"
 
 
 class _Model(BaseModel):
-    # Extra keys are kept, not rejected: a newer harness may add fields an older
-    # controller does not know, and the contract only promises the listed keys.
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Unknown keys are rejected: harness and controller ship together, and every field the
+    # harness writes is modelled here (gate/harness/contract.py; tests/test_contract.py).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class CheckResult(_Model):
@@ -43,7 +41,7 @@ class ErrorInfo(_Model):
 
 
 class Result(_Model):
-    schema_version: Literal[1] = Field(default=1, alias="schema")
+    schema_version: Literal[1] = Field(default=SCHEMA, alias="schema")
     verdict: Verdict
     reason: str
     steps: int = 0
@@ -53,6 +51,7 @@ class Result(_Model):
     losses: list[float | None] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)
     duration_s: float = 0.0
+    loop_s: float | None = None  # seconds in the training loop itself
     device: str = ""
     torch_version: str = ""
     mode: Literal["task", "script"] = "task"
@@ -72,6 +71,9 @@ class Result(_Model):
     pinning: str | None = None  # script mode: how the batch was pinned
     seed: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    # Pull requests under `config-source: base`: what the PR's file changes in the verdict keys
+    # (applied only after merge), one "`key`: base → head" line each, for reviewers.
+    config_changes: list[str] = Field(default_factory=list)
     # The comparison with the base branch's run (docs/baseline.md); None: no comparison was due.
     baseline: BaselineBlock | None = None
 

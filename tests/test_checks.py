@@ -15,6 +15,7 @@ from gate.harness import run_task
 from gate.harness.checks import ALL_CHECKS, Check, Context
 from gate.harness.checks._util import preserved
 from gate.harness.checks.input_dependence import InputDependence
+from gate.harness.contract import CheckRecord
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 from tests.conftest import ROOT
@@ -25,7 +26,7 @@ torch.set_num_threads(1)
 def run(entry: str, **spec: Any) -> dict[str, Any]:
     path = entry if entry.startswith("examples/") else f"tests/zoo/{entry}.py"
     spec.setdefault("steps", 300)
-    return run_task.run(Spec(entrypoint=f"{ROOT / path}:make_task", device="cpu", **spec), time.perf_counter())
+    return {**run_task.run(Spec(entrypoint=f"{ROOT / path}:make_task", device="cpu", **spec), time.perf_counter())}
 
 
 def by_name(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -139,7 +140,7 @@ class ExplodingPerStep(Check):
         if step == 3:
             raise ValueError("bad shape")
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         raise AssertionError("never reached: the guard stops calling a crashed check")
 
 

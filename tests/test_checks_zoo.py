@@ -18,6 +18,9 @@ import pytest
 from gate.result import Result
 from tests.conftest import ROOT
 
+# The whole bug zoo through the CLI: minutes on a small machine.
+pytestmark = pytest.mark.slow
+
 # zoo file -> (failing check, fragment its message/hint must contain)
 BUGS: dict[str, tuple[str, str]] = {
     "bug_nonfinite": ("finite", "log of a softmax or sigmoid"),

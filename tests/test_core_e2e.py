@@ -14,6 +14,9 @@ import pytest
 from gate.result import Result
 from tests.conftest import ROOT
 
+# Every test runs the real CLI in a subprocess, most of them training: the slow loop.
+pytestmark = pytest.mark.slow
+
 BROKEN = "tests/tasks/broken.py"
 
 

@@ -18,7 +18,7 @@ from gate import __version__
 from tests.conftest import ROOT
 from tests.docker_support import Images, containers, docker_images
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 __all__ = ["docker_images"]
 
 GATE_TAG = "overfit-gate-test/gate:dev"

@@ -23,7 +23,7 @@ from gate.runners.docker import DockerRunner
 from tests.conftest import ROOT
 from tests.docker_support import Images, containers, docker_images
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 __all__ = ["docker_images"]  # the session fixture, imported for pytest
 
 TASKS = "docker_tasks.py"

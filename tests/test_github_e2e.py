@@ -15,6 +15,9 @@ from gate.github.comments import marker
 from gate.github.env import from_environ
 from gate.github.publish import publisher
 
+# The real gate in a subprocess, training, against the fake GitHub.
+pytestmark = pytest.mark.slow
+
 REPO = "Codertocat/Hello-World"
 HEAD = event()["pull_request"]["head"]["sha"]
 ENTRY = ["run", "--entrypoint", "examples/mlp_classifier.py:make_task", "--steps", "300"]

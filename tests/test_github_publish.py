@@ -257,8 +257,8 @@ def test_conclusions(verdict: str, error: str | None, expected: str) -> None:
 # ---- verify ------------------------------------------------------------------------------
 
 
-def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = cli(["verify", "--sha", sha], env)
+def verify(env: dict[str, str], sha: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    code = cli(["verify", "--sha", sha, *extra], env)
     captured = capsys.readouterr()
     assert TOKEN not in captured.out + captured.err
     return code, captured.out + captured.err

@@ -57,6 +57,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+@pytest.mark.slow
 def test_clean_task_passes_and_broken_task_fails_with_the_gates_message(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_gate="""
@@ -86,6 +87,7 @@ def test_clean_task_passes_and_broken_task_fails_with_the_gates_message(project:
     assert props["overfit_gate_reason"] and props["overfit_gate_reason"] in (failure.get("message") or "")
 
 
+@pytest.mark.slow
 def test_report_folder_per_test_and_unknown_key(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_gate="""

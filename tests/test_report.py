@@ -436,6 +436,7 @@ def test_event_label_prefers_the_recorded_kind() -> None:
     assert event_label(passing()) is None
 
 
+@pytest.mark.slow
 def test_harness_records_the_event_kind(gate_cli) -> None:
     code, result, _ = gate_cli(
         "run",

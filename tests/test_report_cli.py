@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gate.report.plot import SIZE_PX, render_png
 from tests.conftest import ROOT
 from tests.test_report import diverged, errored, nan_fail, passing, with_baseline
@@ -80,6 +82,7 @@ def test_report_without_result_is_an_error_with_a_hint(tmp_path: Path) -> None:
     assert "no result.json in" in proc.stderr and "hint:" in proc.stderr
 
 
+@pytest.mark.slow
 def test_run_in_actions_groups_log_and_publishes_locally(tmp_path: Path) -> None:
     summary, output, out = tmp_path / "summary.md", tmp_path / "output.txt", tmp_path / "report"
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}

@@ -99,6 +99,7 @@ def test_missing_script_is_a_usage_error(harness: Harness) -> None:
 # ---- examples pass
 
 
+@pytest.mark.slow
 def test_dataloader_example_passes_through_the_cli(gate_cli, tmp_path: Path) -> None:
     code, result, output = gate_cli(
         "run", "--", "python", "examples/scripts/train_mlp.py", "--ckpt-dir", str(tmp_path / "ckpt")

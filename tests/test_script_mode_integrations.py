@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gate.result import Result
 from tests.test_script_mode import SCRIPTS, Harness, harness  # noqa: F401 - the fixture
+
+# Lightning and transformers scripts: heavy imports and real training.
+pytestmark = pytest.mark.slow
 
 
 def test_lightning_script_passes(harness: Harness) -> None:  # noqa: F811

@@ -106,7 +106,8 @@ def test_no_expression_interpolated_into_a_script(path: Path) -> None:
 def test_action_inputs_mirror_the_config() -> None:
     action = _load(ROOT / "action.yml")
     assert action["runs"]["using"] == "docker"
-    assert action["runs"]["image"].startswith("docker://ghcr.io/")
+    # Never an image tag (mutable): main builds from source, a release pins a digest.
+    assert action["runs"]["image"] == "Dockerfile"
     assert action["branding"]["icon"] and action["branding"]["color"]
     inputs = action["inputs"]
     for name in (
@@ -128,7 +129,7 @@ def test_action_inputs_mirror_the_config() -> None:
         "subcommand",
     ):
         assert name in inputs, name
-    extra = {"subcommand", "github-token", "config-file", "sha", "pr", "args"}
+    extra = {"subcommand", "github-token", "config-file", "sha", "pr", "args", "require-publish"}
     for name, spec in inputs.items():
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", name), f"input {name} is not kebab-case"
         assert name in extra or name.replace("-", "_") in KEYS, f"input {name} is no config key"
@@ -138,7 +139,8 @@ def test_action_inputs_mirror_the_config() -> None:
     assert inputs["github-token"]["default"] == "${{ github.token }}"
     # The container action has no torch: the training runs in the user's image by default.
     assert inputs["runner"]["default"] == "docker"
-    assert set(action["outputs"]) == {"verdict", "reason", "final-loss", "steps", "report-dir"}
+    assert set(action["outputs"]) == {"verdict", "reason", "final-loss", "steps", "report-dir", "sha"}
+    assert inputs["config-source"]["default"] == ""  # empty: the registry's default (base) applies
 
 
 def test_reusable_workflow_and_release() -> None:
@@ -149,9 +151,100 @@ def test_reusable_workflow_and_release() -> None:
     assert any(u.startswith("actions/checkout@") for u in uses)
     assert any(u.startswith("overfit-gate/overfit-gate@") for u in uses)
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
-    release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
-    assert "ghcr.io/${{ github.repository }}" in release and "pattern=v{{major}}" in release
-    assert _load(ROOT / "action.yml")["runs"]["image"].endswith(":v1")
+    release = _load(ROOT / ".github" / "workflows" / "release.yml")
+    steps = release["jobs"]["release"]["steps"]
+    pin_step = next(s for s in steps if "pin-action-image.py" in s.get("run", ""))
+    # The digest the push step answered is what action.yml gets, then the tags move to it.
+    assert pin_step["env"]["DIGEST"] == "${{ steps.push.outputs.digest }}"
+    assert 'git push origin "refs/tags/$VERSION"' in pin_step["run"]
+    assert release["permissions"] == {"contents": "read"}  # write only where the release job needs it
+    assert release["jobs"]["release"]["permissions"] == {"contents": "write", "packages": "write"}
+
+
+def _pin_script() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pin_action_image", ROOT / "scripts" / "pin-action-image.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_release_pins_action_yml_to_an_image_digest() -> None:
+    pin = _pin_script().pin
+    text = (ROOT / "action.yml").read_text()
+    ref = "docker://ghcr.io/overfit-gate/overfit-gate@sha256:" + "ab" * 32
+    pinned = yaml.safe_load(pin(text, ref))
+    assert pinned["runs"] == {"using": "docker", "image": ref}
+    assert pinned["inputs"] == yaml.safe_load(text)["inputs"]  # only the image line changed
+    for bad in (
+        "docker://ghcr.io/overfit-gate/overfit-gate:v1",  # a tag can be re-pushed
+        "docker://ghcr.io/overfit-gate/overfit-gate@sha256:" + "ab" * 31,
+        "ghcr.io/overfit-gate/overfit-gate@sha256:" + "ab" * 32,
+        ref + "\n  env: {X: 1}",
+    ):
+        with pytest.raises(ValueError):
+            pin(text, bad)
+
+
+# Every third-party action is pinned to a commit; our own action and reusable workflow may name
+# a release tag (a release commit runs an image pinned by digest, see release.yml).
+USES = re.compile(r"^\s*-?\s*uses:\s*([^\s#]+)", re.M)
+OWN = ("overfit-gate/overfit-gate", "./")
+DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *DOCS], ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_to_a_commit(path: Path) -> None:
+    for ref in USES.findall(path.read_text()):
+        if ref.startswith(OWN) or ref.startswith("docker://"):
+            continue
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), f"{path.name}: pin {ref} to a commit SHA"
+
+
+RUN_KEY = re.compile(r"^(\s*)(?:-\s+)?run:(.*)$")
+
+
+def run_scripts(text: str) -> list[str]:
+    """Every `run:` value in YAML text or in a doc's snippets, found line by line rather than
+    parsed, so a snippet that is not valid YAML (the injection itself often is not) still counts:
+    the value on the key's line plus any more-indented lines under it."""
+    lines = text.splitlines()
+    scripts = []
+    for i, line in enumerate(lines):
+        m = RUN_KEY.match(line)
+        if not m:
+            continue
+        indent, body = line.index("run:"), [m.group(2)]  # the key's column: siblings end the value
+        for nxt in lines[i + 1 :]:
+            if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
+                break
+            body.append(nxt)
+        scripts.append("\n".join(body))
+    return scripts
+
+
+SCANNED = [*WORKFLOWS, ROOT / "action.yml", *DOCS]
+
+
+@pytest.mark.parametrize("path", SCANNED, ids=lambda p: p.name)
+def test_no_expression_inside_any_run_script(path: Path) -> None:
+    """Every doc snippet, example, workflow and the action: `${{ }}` in a `run:` is pasted into
+    the script before the shell sees it (script injection); values go through `env:`."""
+    scripts = run_scripts(path.read_text())
+    for script in scripts:
+        assert "${{" not in script, f"{path.name}: pass it through env: {script!r}"
+
+
+def test_the_run_scanner_catches_the_old_docs_example(tmp_path: Path) -> None:
+    old = (
+        "```yaml\n- id: gate\n  run: overfit-gate run\n- if: always()\n"
+        '  run: echo "gate said ${{ steps.gate.outputs.verdict }}: ${{ steps.gate.outputs.reason }}"\n```\n'
+    )
+    block = "steps:\n  - run: |\n      echo hi\n      echo ${{ inputs.x }}\n  - env:\n      A: ${{ inputs.x }}\n"
+    assert [("${{" in r) for r in run_scripts(old)] == [False, True]
+    assert [("${{" in r) for r in run_scripts(block)] == [True]
 
 
 def test_fork_safe_split() -> None:
@@ -178,6 +271,10 @@ def test_fork_safe_split() -> None:
         ),
         ({"INPUT_SUBCOMMAND": "verify", "INPUT_SHA": "abc", "INPUT_OUT": "ignored"}, ["verify", "--sha", "abc"]),
         ({"INPUT_SUBCOMMAND": "report", "INPUT_OUT": "rep"}, ["report", "--out", "rep"]),
+        (
+            {"INPUT_SUBCOMMAND": "publish", "INPUT_REQUIRE-PUBLISH": "true"},
+            ["publish", "--require-publish"],
+        ),
     ],
 )
 def test_action_command_lines(env: dict[str, str], argv: list[str]) -> None:

@@ -13,6 +13,7 @@ from gate.baseline.model import BaselineBlock, RunSummary
 from gate.baseline.summary import curve_points
 from gate.harness.verdict import fmt
 from gate.report.series import first_nonfinite
+from gate.report.untrusted import inline
 from gate.result import Result
 
 ICON = {"no_change": "✅", "regression": "⚠️", "not_comparable": "ℹ️", "skipped": "ℹ️"}
@@ -77,7 +78,8 @@ def markdown(result: Result) -> str:
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # The message quotes the run's check names: untrusted (a fork's report folder), made inert.
+    return inline(text)
 
 
 def terminal(result: Result) -> str:

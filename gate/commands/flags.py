@@ -7,7 +7,7 @@ import types
 import typing
 from typing import Any
 
-from gate.config import Config
+from gate.config import Config, trust
 
 # Keys with a channel of their own on the command line.
 _NOT_FLAGS = {"command"}
@@ -38,6 +38,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind, extra = _kind(field.annotation)
         default = field.default if field.default is not None and not callable(field.default) else None
         help_ = (field.description or "") + (f" (default: {default})" if default not in (None, [], "") else "")
+        if trust(name) == "workflow":
+            help_ += " Not read from config files (docs/security.md)."
         help_ = help_.replace("%", "%%")
         if kind == "bool":
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_)

@@ -22,7 +22,8 @@ from gate.config import report_folder
 from gate.errors import EXIT_ERROR, VERDICT_EXIT, UsageError
 from gate.github.env import from_environ, split_repo
 from gate.github.publish import publisher, render_summary
-from gate.report.actions import emit
+from gate.report.actions import command, emit, one_line
+from gate.report.untrusted import inline
 from gate.result import load_result
 
 DEFAULT_NAME = "overfit-gate"
@@ -39,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pr", type=int, default=None, help="pull request number for the sticky comment (default: from the event)"
     )
+    parser.add_argument(
+        "--require-publish",
+        action="store_true",
+        help="exit 3 when the token may not write (no `checks: write`), instead of an error annotation and the verdict's code",
+    )
     options.add_flags(parser)
 
 
@@ -50,7 +56,7 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         # The folder may come from an untrusted job: its name could impersonate another
         # required check, so only this job's --name counts.
         print(
-            f"overfit-gate: notice: result.json names the gate `{result.name}`; publishing as `{name}` "
+            f"overfit-gate: notice: result.json names the gate `{one_line(result.name)}`; publishing as `{name}` "
             "(pass --name to change)",
             flush=True,
         )
@@ -68,5 +74,23 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             hint="in a workflow: `env: GITHUB_TOKEN: ${{ github.token }}`; elsewhere --github-token, --repo and --sha",
         )
     pub.finish(result, render_summary(result))
-    print(f"overfit-gate: verdict {result.verdict}: {result.reason}", flush=True)
+    print(f"overfit-gate: verdict {result.verdict}: {one_line(result.reason)}", flush=True)
+    if pub.notices:
+        _nothing_published(pub.notices[0], env)
+        if args.require_publish:
+            return EXIT_ERROR
     return EXIT_ERROR if pub.failures else VERDICT_EXIT[result.verdict]
+
+
+def _nothing_published(why: str, env: Mapping[str, str]) -> None:
+    """A publish job whose token may not write posts nothing; that must not look like success
+    (the PR would simply never get its check). An error annotation on the run, and the summary."""
+    text = (
+        f"overfit-gate published nothing: {why}. Grant this job `permissions: checks: write, "
+        "pull-requests: write`, or pass --require-publish (input `require-publish`) to fail the job instead."
+    )
+    print(command("error", text, title="overfit-gate: not published"), flush=True)
+    summary = env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(f"\n> [!CAUTION]\n> {inline(text)}\n")

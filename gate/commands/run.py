@@ -16,17 +16,18 @@ from typing import TYPE_CHECKING, Any
 from gate import __version__
 from gate.collect import collect
 from gate.commands.flags import add_config_flags, config_overrides
-from gate.config import Config, report_folder, resolve
+from gate.config import Config, out_setting, resolve_with_changes
 from gate.errors import EXIT_USAGE, VERDICT_EXIT, EntrypointError, RunnerError, UsageError
+from gate.harness.contract import USAGE_ERRORS
 from gate.harness.spec import Spec
+from gate.report.actions import TrainingLog, one_line
 from gate.result import ErrorInfo, Result
 from gate.runners import Job, Outcome, get_runner
+from gate.workspace import confine
 
 if TYPE_CHECKING:
     from gate.github.publish import Publisher
 
-# error.type values that mean "the user's input was wrong" (exit 2), not "the pipeline broke".
-USAGE_ERRORS = ("EntrypointError", "ConfigError", "UsageError")
 
 # Files a previous run may have left in --out; removed first so a stale verdict is never read.
 STALE = ("result.json", "loss.csv", "loss.png", "report.md", "junit.xml", "spec.json")
@@ -43,15 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser)
 
 
-def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path]:
+def load_config(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Config, Path, list[str]]:
+    """The config, the working directory, and what a pull request changes in the gate's config
+    (on pull requests the verdict keys come from the base commit: gate/baseconfig.py)."""
+    from gate.baseconfig import reader
+
     cli = config_overrides(args)
     if getattr(args, "trailing", None):
         cli["command"] = args.trailing
-    cfg = resolve(cli, env, Path.cwd(), args.config_file)
+    base = reader(env, args.github_token)
+    cfg, changes = resolve_with_changes(cli, env, Path.cwd(), args.config_file, base)
     workdir = cfg.workdir(Path.cwd())
     if not workdir.is_dir():
         raise UsageError(f"working directory {workdir} does not exist")
-    return cfg, workdir
+    return cfg, workdir, changes
 
 
 def _check_entrypoint(cfg: Config, workdir: Path) -> None:
@@ -87,7 +93,8 @@ def print_config(cfg: Config) -> None:
         shown["command"] = shlex.join(cfg.command)
     print(f"overfit-gate {__version__}: resolved config", flush=True)
     for k, v in shown.items():
-        print(f"  {k.replace('_', '-'):<18} {v if isinstance(v, str) else json.dumps(v)}", flush=True)
+        # Values come from the checkout too (the entry point, the command): one line each.
+        print(f"  {k.replace('_', '-'):<18} {one_line(v if isinstance(v, str) else json.dumps(v))}", flush=True)
 
 
 def _clear(out_dir: Path) -> None:
@@ -96,9 +103,24 @@ def _clear(out_dir: Path) -> None:
         (out_dir / name).unlink(missing_ok=True)
 
 
-def _record_usage_error(exc: UsageError, out_dir: Path, env: Mapping[str, str], cfg: Config | None = None) -> None:
+def _fallback_folder(args: argparse.Namespace, env: Mapping[str, str]) -> Path | None:
+    """Where a config error's report goes: the requested folder if it is a safe one, else the
+    default; None when neither is (nothing is written through a planted symlink)."""
+    for out in (out_setting(getattr(args, "out", None), env), str(Config.model_fields["out"].default)):
+        try:
+            return confine(out, env)
+        except UsageError:
+            continue
+    return None
+
+
+def _record_usage_error(
+    exc: UsageError, out_dir: Path | None, env: Mapping[str, str], cfg: Config | None = None
+) -> None:
     """A usage error still leaves a report behind (an `error` result), so a CI step that
     uploads the folder or reads the outputs sees why nothing ran."""
+    if out_dir is None:
+        return
     _clear(out_dir)
     result = Result(
         verdict="error",
@@ -135,11 +157,11 @@ def _prewarm_reports() -> None:
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
-        cfg, workdir = load_config(args, env)
+        cfg, workdir, changes = load_config(args, env)
+        out_dir = confine(cfg.out, env)
     except UsageError as exc:
-        _record_usage_error(exc, report_folder(getattr(args, "out", None), env), env)
+        _record_usage_error(exc, _fallback_folder(args, env), env)
         raise
-    out_dir = (Path.cwd() / cfg.out).resolve()
     try:
         _check_entrypoint(cfg, workdir)
     except UsageError as exc:
@@ -162,7 +184,12 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         "command": cfg.command,
         "seed": cfg.seed,
         "config": cfg.model_dump(mode="json"),
+        "config_changes": changes,
     }
+    if changes:
+        print(f"overfit-gate: this pull request changes the gate's config ({cfg.config_source} applies):", flush=True)
+        for line in changes:
+            print(f"  {one_line(line)}", flush=True)
     from gate.baseline.ci import for_run as baseline_for_run
 
     # Read the base side (event, folder path) now, and fetch it while the pipeline trains.
@@ -171,11 +198,10 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     runner = get_runner(cfg.runner)
     started = time.perf_counter()
     _prewarm_reports()
-    grouped = env.get("GITHUB_ACTIONS") == "true"  # fold the long training log in the Actions UI
-    if grouped:
-        print("::group::training log", flush=True)
     try:
-        outcome = runner.run(job, log=lambda line: print(line, flush=True))
+        # The log is the untrusted code's own output: workflow commands in it are stopped.
+        with TrainingLog(env) as log:
+            outcome = runner.run(job, log=log)
     except RunnerError as exc:
         # The runner could not start (no daemon, image missing, no GPU): still an error
         # result with the hint, so the report, outputs and check run say why.
@@ -185,9 +211,6 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if pub is not None:
             pub.abort(exc)  # never leave the check run spinning in_progress
         raise
-    finally:
-        if grouped:
-            print("::endgroup::", flush=True)
     result = collect(outcome, out_dir, base, cfg.timeout)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)

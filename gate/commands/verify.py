@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from gate.errors import EXIT_FAIL, EXIT_PASS, UsageError
 from gate.github.env import from_environ, split_repo
 from gate.github.publish import make_client
-from gate.github.verify import verify
+from gate.github.verify import ACTIONS_APP, ANY_APP, verify
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="overfit-gate", help="check run / status name (default: overfit-gate)")
     parser.add_argument("--repo", default=None, help="owner/name (default: $GITHUB_REPOSITORY)")
     parser.add_argument("--github-token", default=None, help="token (default: $GITHUB_TOKEN); never printed")
+    parser.add_argument(
+        "--app",
+        default=ACTIONS_APP,
+        help=f"only check runs created by this GitHub App count (default: {ACTIONS_APP}, the Actions token's; "
+        f"`{ANY_APP}` to accept any)",
+    )
 
 
 def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -36,8 +42,12 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             "verify needs a token to read check runs",
             hint="`env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: checks: read, statuses: read`",
         )
-    found = verify(make_client(gh), repo, sha, args.name)
+    found = verify(make_client(gh), repo, sha, args.name, args.app)
     print(f"overfit-gate verify: {found.state}: {found.reason}", flush=True)
+    if gh.output and found.sha:
+        # The one commit the answer is about: a launch job trains exactly that one.
+        with open(gh.output, "a", encoding="utf-8") as fh:
+            fh.write(f"sha={found.sha}\n")
     if found.url:
         print(f"  {found.url}", flush=True)
     if not found.ok and found.state == "missing":

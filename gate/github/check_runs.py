@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.github.client import GitHubClient
+from gate.harness.contract import ErrorKind
 from gate.report.locate import check_location, source_file
 from gate.result import Result
 
@@ -34,7 +35,7 @@ def conclusion(result: Result) -> str:
     if result.verdict == "pass":
         return "success"
     if result.verdict == "error" and result.error is not None:
-        return {"Cancelled": "cancelled", "Timeout": "timed_out"}.get(result.error.type, "failure")
+        return {ErrorKind.CANCELLED: "cancelled", ErrorKind.TIMEOUT: "timed_out"}.get(result.error.type, "failure")
     return "failure"
 
 

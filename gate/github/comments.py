@@ -40,12 +40,14 @@ def with_marker(body: str, name: str) -> str:
 
 
 def find(client: GitHubClient, repo: str, pr: int, name: str, login: str) -> list[dict[str, Any]]:
-    """The token's own marker comments on the PR, oldest first (paginated)."""
+    """The token's own marker comments on the PR, oldest first (paginated). The marker counts
+    only at the very start of the body, where ``with_marker`` puts it: quoted inside a report
+    (a code span, a traceback) it is not ours to edit."""
     tag = marker(name)
     return [
         c
         for c in client.paginate(f"/repos/{repo}/issues/{pr}/comments")
-        if tag in (c.get("body") or "") and ((c.get("user") or {}).get("login") or "").lower() == login.lower()
+        if (c.get("body") or "").startswith(tag) and ((c.get("user") or {}).get("login") or "").lower() == login.lower()
     ]
 
 

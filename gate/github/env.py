@@ -58,9 +58,9 @@ class EventInfo:
     pr_number: int | None = None
     head_repo: str | None = None
     base_repo: str | None = None
-    # The PR's base commit and branch (the base-branch comparison's starting point), and for a
-    # workflow_run the event of the run it follows (a baseline is only taken from non-PR runs).
-    base_sha: str | None = None
+    base_sha: str | None = None  # the PR's target commit: its config decides (gate/baseconfig.py)
+    # The PR's base branch (the base-branch comparison names it), and for a workflow_run the
+    # event of the run it follows (a baseline is only taken from non-PR runs).
     base_ref: str | None = None
     run_event: str | None = None
 

@@ -24,6 +24,7 @@ from gate.github import check_runs, comments, statuses
 from gate.github.check_runs import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
 from gate.github.env import GitHubEnv, from_environ
+from gate.harness.contract import ErrorKind
 from gate.result import Result
 
 CONTEXT_FILE = "github-context.json"  # written by `run` beside result.json for the fork pattern
@@ -162,7 +163,7 @@ class Publisher:
     def abort(self, exc: BaseException) -> None:
         """The run died before a result existed (runner failure, Ctrl-C): never leave the
         check run spinning in_progress."""
-        kind = "Cancelled" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
+        kind = ErrorKind.CANCELLED if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
         reason = getattr(exc, "message", None) or str(exc) or kind
         result = Result.model_validate(
             {"verdict": "error", "reason": reason, "error": {"type": kind, "message": reason}}

@@ -2,13 +2,25 @@
 
 The newest check run of that name decides (a re-run that failed outweighs an older pass);
 without one, a commit status of that context (the personal-token fallback) decides.
+
+"Newest" is GitHub's own order, the run's id: ``started_at`` and ``completed_at`` are whatever
+the creator sent, so a pass "started in 2099" must not outrank a later failure. Only runs created
+by the app that publishes the gate count (``github-actions`` for the Actions token; ``--app``),
+so another integration with ``checks: write`` cannot post a passing run under the gate's name.
+A branch or tag is resolved to one commit first, and every answer is about that commit.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from gate.github.client import GitHubAPIError, GitHubClient
+
+ACTIONS_APP = "github-actions"  # the app behind every workflow's GITHUB_TOKEN
+ANY_APP = "any"
+_SHA = re.compile(r"[0-9a-fA-F]{40}")
 
 
 @dataclass(frozen=True)
@@ -19,9 +31,22 @@ class VerifyResult:
     state: str  # passed | missing | in_progress | failed
     reason: str
     url: str | None = None
+    sha: str = ""  # the commit the answer is about (a branch name resolved once)
 
 
-def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResult | None:
+def resolve_sha(client: GitHubClient, repo: str, ref: str) -> str:
+    """A full commit SHA for ``ref`` (a SHA, branch or tag), asked once: the check runs, the
+    statuses and whatever the caller launches next all speak about that one commit."""
+    if _SHA.fullmatch(ref):
+        return ref.lower()
+    commit = client.get(f"/repos/{repo}/commits/{quote(ref, safe='/')}")
+    sha = str((commit or {}).get("sha") or "")
+    if not _SHA.fullmatch(sha):
+        raise GitHubAPIError(f"GitHub did not resolve {ref!r} in {repo} to a commit")
+    return sha
+
+
+def _check_run(client: GitHubClient, repo: str, sha: str, name: str, app: str = ACTIONS_APP) -> VerifyResult | None:
     try:
         runs = list(
             client.paginate(
@@ -32,10 +57,14 @@ def _check_run(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyRe
         if exc.status == 403:  # token without checks:read; the status may still tell
             return None
         raise
-    runs = [r for r in runs if r.get("name") == name]
+    runs = [
+        r
+        for r in runs
+        if r.get("name") == name and (app == ANY_APP or ((r.get("app") or {}).get("slug") or "").lower() == app.lower())
+    ]
     if not runs:
         return None
-    latest = max(runs, key=lambda r: (r.get("started_at") or "", int(r.get("id") or 0)))
+    latest = max(runs, key=lambda r: int(r.get("id") or 0))
     url = latest.get("html_url")
     if latest.get("status") != "completed":
         return VerifyResult(
@@ -67,13 +96,16 @@ def _status(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResul
     return VerifyResult(False, "failed", f"commit status `{name}` on {sha[:12]} is {state}", url)
 
 
-def verify(client: GitHubClient, repo: str, sha: str, name: str) -> VerifyResult:
-    found = _check_run(client, repo, sha, name) or _status(client, repo, sha, name)
+def verify(client: GitHubClient, repo: str, ref: str, name: str, app: str = ACTIONS_APP) -> VerifyResult:
+    sha = resolve_sha(client, repo, ref)
+    found = _check_run(client, repo, sha, name, app) or _status(client, repo, sha, name)
     if found is not None:
-        return found
+        return VerifyResult(found.ok, found.state, found.reason, found.url, sha)
+    by = "" if app == ANY_APP else f" by the `{app}` app"
     return VerifyResult(
         False,
         "missing",
-        f"no `{name}` check run or commit status on {repo}@{sha[:12]}: "
-        "the gate has not run on this commit (or ran under another --name)",
+        f"no `{name}` check run{by} or commit status on {repo}@{sha[:12]}: "
+        "the gate has not run on this commit (or ran under another --name, or was published by another app: --app)",
+        sha=sha,
     )

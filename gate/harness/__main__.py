@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from gate.harness import output
+from gate.harness.contract import ErrorKind, ResultRecord
 from gate.harness.spec import Spec
 
 EXIT = {"pass": 0, "fail": 1, "error": 3}
@@ -29,7 +29,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
     raise Cancelled(f"received signal {signum}")
 
 
-def _error_result(kind: str, exc: BaseException, reason: str, started: float) -> dict[str, Any]:
+def _error_result(kind: str, exc: BaseException, reason: str, started: float) -> ResultRecord:
     return {
         "verdict": "error",
         "reason": reason,
@@ -46,11 +46,11 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 
     if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower():
         return (
-            "OutOfMemory",
+            ErrorKind.OUT_OF_MEMORY,
             f"the pipeline ran out of memory: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} (use a smaller batch or model for the gate)",
         )
     if isinstance(exc, LossContractError):
-        return "LossContractError", str(exc)
+        return ErrorKind.LOSS_CONTRACT, str(exc)
     first = str(exc).splitlines()[0] if str(exc) else ""
     return type(exc).__name__, f"the pipeline raised {type(exc).__name__}" + (f": {first}" if first else "")
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(spec.out)
     signal.signal(signal.SIGTERM, _on_term)
 
-    base: dict[str, Any] = {"mode": spec.mode, "seed": spec.seed, "name": spec.name}
+    base: ResultRecord = {"mode": spec.mode, "seed": spec.seed, "name": spec.name}
     if spec.entrypoint:
         base["entrypoint"] = spec.entrypoint
     if spec.command:
@@ -82,14 +82,14 @@ def main(argv: list[str] | None = None) -> int:
 
             result = run(spec, started)
     except Cancelled as exc:
-        result = _error_result("Cancelled", exc, f"the run was stopped from outside ({exc})", started)
+        result = _error_result(ErrorKind.CANCELLED, exc, f"the run was stopped from outside ({exc})", started)
     except KeyboardInterrupt as exc:
-        result = _error_result("Cancelled", exc, "the run was interrupted", started)
+        result = _error_result(ErrorKind.CANCELLED, exc, "the run was interrupted", started)
     except BaseException as exc:
         from gate.harness.task import TaskError
 
         if isinstance(exc, TaskError):
-            result = _error_result("EntrypointError", exc, str(exc), started)
+            result = _error_result(ErrorKind.ENTRYPOINT, exc, str(exc), started)
             output.write(out, base | result)
             print(f"overfit-gate harness: {exc}", file=sys.stderr, flush=True)
             return 2
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             exc = RuntimeError(f"the task called sys.exit({exc.code})")
         kind, reason = _classify(exc)
         result = _error_result(kind, exc, reason, started)
-        print(result["error"]["traceback"], file=sys.stderr, flush=True)
+        print(output.error_info(exc)["traceback"], file=sys.stderr, flush=True)
     output.write(out, base | result)
     return EXIT[result["verdict"]]
 

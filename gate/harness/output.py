@@ -8,7 +8,7 @@ import traceback as tb
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
+from gate.harness.contract import SCHEMA, ErrorRecord, ResultRecord
 
 
 def clean(x: Any) -> Any:
@@ -22,7 +22,7 @@ def clean(x: Any) -> Any:
     return x
 
 
-def error_info(exc: BaseException, type_name: str | None = None) -> dict[str, str]:
+def error_info(exc: BaseException, type_name: str | None = None) -> ErrorRecord:
     return {
         "type": type_name or type(exc).__name__,
         "message": str(exc) or type(exc).__name__,
@@ -30,13 +30,13 @@ def error_info(exc: BaseException, type_name: str | None = None) -> dict[str, st
     }
 
 
-def write(out: Path, result: dict[str, Any]) -> None:
+def write(out: Path, result: ResultRecord) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    result = {"schema": SCHEMA, **clean(result)}
+    data = {"schema": SCHEMA, **clean(result)}
     tmp = out / "result.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
     tmp.replace(out / "result.json")
-    write_csv(out, result.get("losses") or [])
+    write_csv(out, data.get("losses") or [])
 
 
 def write_csv(out: Path, losses: list[float | None]) -> None:

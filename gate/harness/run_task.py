@@ -12,8 +12,9 @@ import torch
 from gate.harness.batch import default_forward, input_keys, to_device
 from gate.harness.checks import ALL_CHECKS
 from gate.harness.checks.base import Check, Context, guard
+from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.loop import LoopOutcome, build_optimizer, train
-from gate.harness.spec import Spec
+from gate.harness.spec import Mode, Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 from gate.harness.verdict import Monitor
 
@@ -54,12 +55,12 @@ def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
     )
 
 
-def active_checks(spec: Spec, mode: str) -> list[Check]:
+def active_checks(spec: Spec, mode: Mode) -> list[Check]:
     # guard(): a check that crashes on an odd model reports a warning, never crashes the gate
     return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 
 
-def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: bool) -> tuple[str, str]:
+def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool) -> tuple[Verdict, str]:
     """The loss decision, overridden by any failing check (a pass with a broken pipeline is a fail)."""
     bad = [c for c in checks if c["status"] == "fail" or (fail_on_warn and c["status"] == "warn")]
     if outcome.stopped_by:
@@ -74,7 +75,7 @@ def decide(outcome: LoopOutcome, checks: list[dict[str, Any]], fail_on_warn: boo
     return "pass", outcome.decision.reason
 
 
-def run(spec: Spec, started: float) -> dict[str, Any]:
+def run(spec: Spec, started: float) -> ResultRecord:
     assert spec.entrypoint
     factory = load_factory(spec.entrypoint)
     device = pick_device(spec.device)
@@ -117,11 +118,12 @@ def run(spec: Spec, started: float) -> dict[str, Any]:
     for c in checks:
         c.before(ctx)
     outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
-    check_results: list[dict[str, Any]] = []
+    check_results: list[CheckRecord] = []
     for c in checks:
         check_results.extend(c.finish(ctx))
     verdict, reason = decide(outcome, check_results, spec.fail_on_warn)
-    return loss_fields(outcome, monitor) | {
+    return {
+        **loss_fields(outcome, monitor),
         "verdict": verdict,
         "reason": reason,
         "checks": check_results,
@@ -132,7 +134,7 @@ def run(spec: Spec, started: float) -> dict[str, Any]:
     }
 
 
-def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> dict[str, Any]:
+def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> ResultRecord:
     finite = [v for v in outcome.losses if v is not None]
     return {
         "steps": outcome.steps,

@@ -31,6 +31,44 @@ def command(name: str, message: str, **props: str | int | None) -> str:
     return f"::{name}{' ' + given if given else ''}::{escape_data(message)}"
 
 
+def one_line(text: str) -> str:
+    """Untrusted text (a reason, a gate name, a check message) for a log line: one line, so it
+    can never start a workflow command. The runner reads ``::cmd::`` and ``##[cmd]`` only at
+    the start of a line, and splits lines on CR and LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\\r").replace("\n", "\\n")
+
+
+class TrainingLog:
+    """The log sink for the code under test. In Actions its lines are folded in a group and
+    streamed between ``::stop-commands::<token>`` and ``::<token>::``, with a token drawn after
+    the code was written and never shown to it, so no line it prints (``::add-mask::``,
+    ``::set-output``, ``::stop-commands::``) is read as a workflow command. A line that arrives
+    after the block closed (a straggling child still holding the pipe) is prefixed instead."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.actions = in_actions(env)
+        self.open = False
+        self._token = secrets.token_hex(16)
+
+    def __enter__(self) -> TrainingLog:
+        if self.actions:
+            print("::group::training log", flush=True)
+            print(f"::stop-commands::{self._token}", flush=True)
+        self.open = True
+        return self
+
+    def __call__(self, line: str) -> None:
+        if self.actions and not self.open:
+            line = "overfit-gate: late training log line: " + one_line(line)
+        print(line, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self.open = False
+        if self.actions:
+            print(f"::{self._token}::", flush=True)
+            print("::endgroup::", flush=True)
+
+
 def output_lines(name: str, value: str) -> str:
     """A ``$GITHUB_OUTPUT`` entry; the heredoc form when the value could break the line form."""
     if "\n" not in value and "\r" not in value:

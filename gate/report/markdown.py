@@ -16,6 +16,7 @@ from gate.harness.verdict import fmt
 from gate.report.mermaid import xychart
 from gate.report.plot import baseline_losses
 from gate.report.series import first_nonfinite, sparkline
+from gate.report.untrusted import inline, strip_invisible
 from gate.result import CheckResult, Result
 
 GITHUB_LIMIT = 65535
@@ -57,9 +58,10 @@ def render_markdown(result: Result, *, max_chars: int = GITHUB_LIMIT, image_url:
 
 
 def _render(result: Result, d: Detail, image_url: str | None) -> str:
-    parts = [_headline(result), _esc(_clip(_sentence(result.reason), d.reason))]
+    parts = [_headline(result), inline(_clip(_sentence(result.reason), d.reason), starts_block=True)]
     if result.error is not None:
         parts.append(f"**Error:** {_code(result.error.type, 200)}: {_esc(_clip(result.error.message, d.cell))}")
+    parts.append(_config_changes(result.config_changes, d))
     # A regression against the base branch leads (a passing run's reader stops at the reason);
     # "no change" and the rest follow the checks.
     compared = baseline.markdown(result)
@@ -72,6 +74,19 @@ def _render(result: Result, d: Detail, image_url: str | None) -> str:
     if result.config:
         parts.append(_config(result.config, d.config))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _config_changes(changes: list[str], d: Detail) -> str:
+    """Reviewers must see a PR that edits its own gate (docs/security.md, config-source)."""
+    if not changes:
+        return ""
+    shown = changes if d.rows is None else changes[: d.rows]
+    more = f"\n- … and {len(changes) - len(shown)} more" if len(changes) > len(shown) else ""
+    lines = "\n".join(f"- {inline(_clip(c, d.cell), starts_block=True)}" for c in shown)
+    return (
+        "⚠️ **This pull request changes the gate's config:** this run used the base branch's values; "
+        f"the new ones apply once it is merged.\n\n{lines}{more}"
+    )
 
 
 def _headline(result: Result) -> str:
@@ -199,7 +214,9 @@ def _config(config: dict[str, object], limit: int) -> str:
 
 
 def _fence(text: str, lang: str) -> str:
-    # A fence longer than any backtick run inside, so a traceback can never close it early.
+    # A fence longer than any backtick run inside, so a traceback can never close it early;
+    # bidi and zero-width characters removed, so the code shown is the code that ran.
+    text = strip_invisible(text)
     longest = max((len(run) for run in text.split("\n") for run in _ticks(run)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{lang}\n{text}\n{fence}"
@@ -221,8 +238,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _esc(text: str) -> str:
-    # GitHub drops unknown HTML tags, and "<module>" in a message would vanish.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Untrusted (the code under test, or a fork's report folder): one inert line, HTML escaped
+    # (GitHub drops unknown tags: "<module>" would vanish), no mention, link or fake heading.
+    return inline(text)
 
 
 def _cell(text: str, limit: int) -> str:
@@ -234,7 +252,7 @@ def _cell(text: str, limit: int) -> str:
 def _code(text: str, limit: int, table: bool = False) -> str:
     """Inline code: entities are not decoded inside it, so no HTML escaping; a backtick
     inside needs a longer delimiter; a pipe still needs escaping inside a table."""
-    flat = _clip(" ".join(text.split()), limit)
+    flat = _clip(" ".join(strip_invisible(text).split()), limit)
     if table:
         flat = flat.replace("|", "\\|")
     ticks = "`" * (max((len(r) for r in _ticks(flat)), default=0) + 1)

@@ -1,10 +1,15 @@
-"""The plain-text verdict block printed at the end of a run (CI logs, terminals)."""
+"""The plain-text verdict block printed at the end of a run (CI logs, terminals).
+
+Every text in it comes from the code under test (or from a report folder ``publish`` was
+handed), so each goes through ``one_line``: a newline in a reason could otherwise start a
+workflow command in the job's log."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from gate.harness.verdict import fmt
+from gate.report.actions import one_line as _l
 from gate.result import Result
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "warn": "WARN", "skip": "SKIP"}
@@ -12,7 +17,7 @@ MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "warn": "WARN", "skip"
 
 def summary(result: Result, out_dir: Path | None = None) -> str:
     bar = "=" * 72
-    lines = [bar, f"overfit-gate [{result.name}]: {MARK[result.verdict]}  {result.reason}"]
+    lines = [bar, f"overfit-gate [{_l(result.name)}]: {MARK[result.verdict]}  {_l(result.reason)}"]
     if result.steps:
         lines.append(
             f"  steps {result.steps}   loss first {fmt(result.initial_loss)}  best {fmt(result.best_loss)}  "
@@ -20,19 +25,19 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
         )
     facts = [
         f"mode {result.mode}",
-        f"device {result.device or 'n/a'}",
-        f"torch {result.torch_version or 'n/a'}",
+        f"device {_l(result.device or 'n/a')}",
+        f"torch {_l(result.torch_version or 'n/a')}",
         f"{result.duration_s:.1f}s",
     ]
     lines.append("  " + "   ".join(facts))
     if result.pinning:
-        lines.append(f"  batch: {result.pinning}")
+        lines.append(f"  batch: {_l(result.pinning)}")
     for c in result.checks:
-        lines.append(f"  [{MARK[c.status]:>4}] {c.name}: {c.message}")
+        lines.append(f"  [{MARK[c.status]:>4}] {_l(c.name)}: {_l(c.message)}")
         if c.hint and c.status in ("fail", "warn"):
-            lines.append(f"         hint: {c.hint}")
+            lines.append(f"         hint: {_l(c.hint)}")
     if result.error is not None:
-        lines.append(f"  error: {result.error.type}: {result.error.message}")
+        lines.append(f"  error: {_l(result.error.type)}: {_l(result.error.message)}")
     if result.baseline is not None:
         from gate.baseline.render import terminal
 

@@ -20,16 +20,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from gate.errors import RunnerError
+from gate.harness.contract import ErrorKind
 from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
+from gate.runners.docker_container import TrainingContainer
 from gate.runners.docker_paths import PathMap
-from gate.runners.docker_setup import connect, device_requests, ensure_image, gpu_error, harness_archive, is_gpu_error
+from gate.runners.docker_setup import connect, device_requests, ensure_image, harness_archive
 from gate.runners.process import Tail, pump
 
 ROOT = "/overfit-gate"
 OUT = f"{ROOT}/out"
 LABEL = "dev.overfit-gate.run"
-STOP_GRACE_S = 5  # SIGTERM lets the harness write a 'cancelled' result before SIGKILL
 POLL_S = 0.25
 
 
@@ -41,41 +41,19 @@ class DockerRunner:
         self.host_config = host_config
 
     def run(self, job: Job, log: LogSink) -> Outcome:
-        cfg = job.config
-        gpus = str(getattr(cfg, "gpus", "1"))
+        gpus = job.config.gpus
         devices = device_requests(gpus)
         client = connect(job.env)
         try:
-            image = ensure_image(client, cfg, job.workdir, log)
+            image = ensure_image(client, job.config, job.workdir, log)
             return self._run(client, image, devices, gpus, job, log)
         finally:
             client.close()
 
     def _run(self, client: Any, image: str, devices: list[Any], gpus: str, job: Job, log: LogSink) -> Outcome:
-        import docker.errors
-        from docker.types import Mount
-
-        paths = PathMap.detect(client)
         job.out_dir.mkdir(parents=True, exist_ok=True)
         (job.out_dir / SPEC_FILE).write_text(json.dumps(dict(job.spec, out=OUT), indent=2))
-        user = _user(job.workdir, job.out_dir)
-        python = getattr(job.config, "python", None)
-        spec = f"{OUT}/{SPEC_FILE}"
-        # Images ship `python`, `python3` or both; a shell picks one unless `python` names it.
-        command = (
-            [python, "-m", "gate.harness", "--spec", spec]
-            if python
-            else [
-                "/bin/sh",
-                "-c",
-                'exec "$(command -v python || command -v python3)" -m gate.harness --spec "$0"',
-                spec,
-            ]
-        )
-        mounts = [
-            Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind"),
-            Mount(target=OUT, source=paths.host(job.out_dir), type="bind"),
-        ]
+        create_args = self._create_args(client, image, devices, job)
         stop = threading.Event()
         cancelled: list[int] = []
 
@@ -86,48 +64,56 @@ class DockerRunner:
         # Installed before the container exists, so a cancel can never leave one behind.
         previous = _install(_cancel)
         try:
-            try:
-                container = client.containers.create(
-                    image,
-                    entrypoint=command,
-                    command=[],
-                    working_dir=str(job.workdir),
-                    mounts=mounts,
-                    environment=_environment(client, image, user),
-                    network_mode=None if getattr(job.config, "network", False) else "none",
-                    device_requests=devices or None,
-                    user=user,
-                    init=True,  # forwards SIGTERM to the harness and reaps what the training code forks
-                    labels={LABEL: getattr(job.config, "name", "overfit-gate")},
-                    **self.host_config,
-                )
-            except docker.errors.APIError as exc:
-                raise RunnerError(
-                    f"could not create the training container from {image}: {exc.explanation or exc}"
-                ) from None
-            try:
-                container.put_archive("/", harness_archive(ROOT.lstrip("/")))
+            with TrainingContainer(client, image, create_args, harness_archive(ROOT.lstrip("/"))) as box:
                 if stop.is_set():
                     return Outcome(exit_code=None, cancelled=True)
-                try:
-                    container.start()
-                except docker.errors.APIError as exc:
-                    if devices and is_gpu_error(exc):
-                        raise gpu_error(gpus, exc) from None
-                    raise RunnerError(f"the training container did not start: {exc.explanation or exc}") from None
-                log(
-                    f"overfit-gate: running in {image} (container {container.short_id}, gpus={gpus}, "
-                    f"network={'on' if getattr(job.config, 'network', False) else 'off'})"
-                )
-                outcome = self._supervise(container, job, log, stop)
+                box.start(gpus)
+                network = "on" if job.config.network else "off"
+                log(f"overfit-gate: running in {image} (container {box.short_id}, gpus={gpus}, network={network})")
+                outcome = self._supervise(box, job, log, stop)
                 outcome.cancelled = bool(cancelled)
                 return outcome
-            finally:
-                _remove(container)
         finally:
             _restore(previous)
 
-    def _supervise(self, container: Any, job: Job, log: LogSink, stop: threading.Event) -> Outcome:
+    def _create_args(self, client: Any, image: str, devices: list[Any], job: Job) -> dict[str, Any]:
+        """Everything ``containers.create`` is given besides the image: what runs, what is
+        mounted, as whom, and what the container may reach."""
+        from docker.types import Mount
+
+        paths = PathMap.detect(client)
+        user = _user(job.workdir, job.out_dir)
+        spec = f"{OUT}/{SPEC_FILE}"
+        # Images ship `python`, `python3` or both; a shell picks one unless `python` names it.
+        command = (
+            [job.config.python, "-m", "gate.harness", "--spec", spec]
+            if job.config.python
+            else [
+                "/bin/sh",
+                "-c",
+                'exec "$(command -v python || command -v python3)" -m gate.harness --spec "$0"',
+                spec,
+            ]
+        )
+        return dict(
+            entrypoint=command,
+            command=[],
+            working_dir=str(job.workdir),
+            mounts=[
+                Mount(target=str(job.workdir), source=paths.host(job.workdir), type="bind"),
+                Mount(target=OUT, source=paths.host(job.out_dir), type="bind"),
+            ],
+            environment=_environment(client, image, user),
+            network_mode=None if job.config.network else "none",
+            device_requests=devices or None,
+            user=user,
+            init=True,  # forwards SIGTERM to the harness and reaps what the training code forks
+            labels={LABEL: job.config.name},
+            **self.host_config,
+        )
+
+    def _supervise(self, box: TrainingContainer, job: Job, log: LogSink, stop: threading.Event) -> Outcome:
+        container = box.container
         tail = Tail()
         reader = pump(_lines(container.logs(stream=True, follow=True)), log, tail)
         deadline = time.monotonic() + job.timeout
@@ -139,12 +125,12 @@ class DockerRunner:
                 break
             if stop.is_set():
                 log("overfit-gate: cancelled, stopping the training container")
-                container.stop(timeout=STOP_GRACE_S)
+                box.stop()
                 break
             if time.monotonic() >= deadline:
                 timed_out = True
                 log(f"overfit-gate: timeout after {job.timeout:g}s, stopping the run")
-                container.stop(timeout=STOP_GRACE_S)
+                box.stop()
                 break
             stop.wait(POLL_S)
         container.reload()
@@ -157,7 +143,7 @@ class DockerRunner:
                 log_tail=tail.text(),
                 error="the training container was killed for running out of memory (OOMKilled); "
                 "use a smaller batch or model for the gate, or give the container more memory",
-                error_type="OutOfMemory",
+                error_type=ErrorKind.OUT_OF_MEMORY,
             )
         return Outcome(exit_code=code, timed_out=timed_out, log_tail=tail.text())
 
@@ -200,14 +186,6 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield from done
     if pending:
         yield pending
-
-
-def _remove(container: Any) -> None:
-    try:
-        container.remove(force=True)
-    except Exception as exc:  # already gone is fine; anything else must not hide the result
-        if getattr(getattr(exc, "response", None), "status_code", None) != 404:
-            print(f"overfit-gate: warning: could not remove container {container.short_id}: {exc}", flush=True)
 
 
 def _install(handler: Any) -> dict[int, Any] | None:

@@ -9,6 +9,7 @@ against its response schemas. Faults (403/404/429/500, rate-limit headers) can b
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -26,6 +27,7 @@ READ_ONLY = "Resource not accessible by integration"
 PAT_ON_CHECKS = "You must authenticate via a GitHub App."
 TOKEN = "ghs_fAkEiNsTaLlAtIoNtOkEn0123456789abcdef"  # tests assert it never appears in output
 PAT = "ghp_fAkEpErSoNaLaCcEsStOkEn0123456789abcd"
+OTHER_APP = "ghs_fAkEoThErApPiNsTaLlAtIoN0123456789ab"  # another GitHub App installed on the repo
 
 
 @dataclass
@@ -59,8 +61,11 @@ class Reject(Exception):
 class FakeGitHub:
     def __init__(self) -> None:
         self.ops: list[Operation] = load()
-        self.tokens: dict[str, str] = {TOKEN: "installation", PAT: "pat"}  # token -> kind
-        self.logins = {"installation": "github-actions[bot]", "pat": "octocat"}
+        self.tokens: dict[str, str] = {TOKEN: "installation", PAT: "pat", OTHER_APP: "app"}  # token -> kind
+        self.logins = {"installation": "github-actions[bot]", "pat": "octocat", "app": "other-app[bot]"}
+        self.apps = {"installation": "github-actions", "app": "other-app"}  # who creates check runs
+        self.refs: dict[tuple[str, str], str] = {}  # (repo, branch or tag) -> commit SHA
+        self.files: dict[tuple[str, str, str], str] = {}  # (repo, commit SHA, path) -> text
         self.read_only = False  # every write answers 403 "Resource not accessible by integration"
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
@@ -93,6 +98,11 @@ class FakeGitHub:
         self.repos.add(repo.lower())
         for parent, sha in zip([None, *shas[:-1]], shas, strict=True):
             self.parents[(repo.lower(), sha)] = [parent] if parent else []
+
+    def add_file(self, repo: str, sha: str, path: str, text: str) -> None:
+        """A file as it is in one commit (the contents API answers it)."""
+        self.repos.add(repo.lower())
+        self.files[(repo.lower(), sha, path)] = text
 
     def fail(
         self, op: str, status: int, message: str = "", headers: dict[str, str] | None = None, times: int = 1
@@ -286,7 +296,11 @@ class FakeGitHub:
         if oid.startswith("checks/") and kind == "pat":
             raise Reject(403, PAT_ON_CHECKS)
         if oid == "checks/create":
-            return 201, self._create_run(op, repo, body), {}
+            return 201, self._create_run(op, repo, body, self.apps[kind]), {}
+        if oid == "repos/get-commit":
+            return 200, self._commit(op, repo, p["ref"]), {}
+        if oid == "repos/get-content":
+            return 200, self._content(op, repo, p["path"], q.get("ref", "")), {}
         if oid in ("checks/get", "checks/update"):
             run = next((r for r in self.check_runs if r["id"] == int(p["check_run_id"]) and r["_repo"] == repo), None)
             if run is None:
@@ -362,7 +376,32 @@ class FakeGitHub:
             cur = parents[0] if parents else None
         return out
 
-    def _create_run(self, op: Operation, repo: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _commit(self, op: Operation, repo: str, ref: str) -> dict[str, Any]:
+        sha = ref if re.fullmatch(r"[0-9a-f]{40}", ref) else self.refs.get((repo, ref.removeprefix("heads/")))
+        if sha is None:
+            raise Reject(422, f"No commit found for SHA: {ref}")
+        commit = op.example(200)
+        commit.update(sha=sha, url=f"https://api.github.com/repos/{repo}/commits/{sha}")
+        commit["files"] = []  # GitHub's own example lacks the schema's required `sha` and `contents_url` here
+        return commit
+
+    def _content(self, op: Operation, repo: str, path: str, ref: str) -> dict[str, Any]:
+        text = self.files.get((repo, ref, path))
+        if text is None:
+            raise Reject(404, "Not Found")
+        data = text.encode()
+        item = op.example(200)
+        item.update(
+            type="file",
+            encoding="base64",
+            size=len(data),
+            name=path.rsplit("/", 1)[-1],
+            path=path,
+            content=base64.encodebytes(data).decode(),  # GitHub wraps the base64 at 60 columns
+        )
+        return item
+
+    def _create_run(self, op: Operation, repo: str, body: dict[str, Any], app: str) -> dict[str, Any]:
         if not re.fullmatch(r"[0-9a-f]{40}", body["head_sha"]):
             raise Reject(422, f"No commit found for SHA: {body['head_sha']}")
         run = op.example(201)
@@ -388,6 +427,7 @@ class FakeGitHub:
             "annotations_count": 0,
             "annotations_url": f"{run['url']}/annotations",
         }
+        run["app"] = {**run["app"], "slug": app, "name": app}
         run["_repo"] = repo
         self.annotations[rid] = []
         self._update_run(run, body)

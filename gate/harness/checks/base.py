@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from gate.harness.spec import Spec
+from gate.harness.contract import CheckRecord, CheckStatus
+from gate.harness.spec import Mode, Spec
 from gate.harness.verdict import Monitor
 
 
@@ -28,7 +29,7 @@ class Context:
     input_keys: list[Any]
     device: torch.device
     monitor: Monitor
-    mode: str = "task"  # "task" | "script"
+    mode: Mode = "task"
     causal_dim: int | None = None
     # Re-runs (input dependence) need a fresh model/optimizer with the same seed; None in
     # script mode where the script builds them itself.
@@ -40,14 +41,14 @@ class Context:
     shared: dict[str, Any] = field(default_factory=dict)  # scratch space between checks
 
 
-def result(name: str, status: str, message: str, hint: str = "", **data: Any) -> dict[str, Any]:
+def result(name: str, status: CheckStatus, message: str, hint: str = "", **data: Any) -> CheckRecord:
     return {"name": name, "status": status, "message": message, "hint": hint, "data": data}
 
 
 class Check:
     name = "check"
     #: checks that only apply in one mode say so
-    modes: tuple[str, ...] = ("task", "script")
+    modes: tuple[Mode, ...] = ("task", "script")
 
     def before(self, ctx: Context) -> None:
         """Before the first step, model at initialisation."""
@@ -60,7 +61,7 @@ class Check:
         outcome is already certain (the check will report fail)."""
         return False
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         """After the loop; returns the check's results (usually one)."""
         return []
 
@@ -92,7 +93,7 @@ class Guarded(Check):
     def on_sync(self, ctx: Context, step: int) -> bool:
         return bool(self._call("on_sync", ctx, step, default=False))
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         out = self._call("finish", ctx, default=[])
         if self.error is not None:
             return [

@@ -7,14 +7,13 @@ Models that mix samples on purpose opt out with ``skip_checks = ["batch_independ
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from gate.harness.batch import batch_size
 from gate.harness.checks import probe
 from gate.harness.checks._util import listing, preserved
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 
 NAME = "batch_independence"
 HINT = (
@@ -58,10 +57,10 @@ class BatchIndependence(Check):
     name = NAME
 
     def before(self, ctx: Context) -> None:
-        self.outcome: dict[str, Any] | None = None
+        self.outcome: CheckRecord | None = None
         self.outcome = self._probe(ctx, final=False)
 
-    def _probe(self, ctx: Context, final: bool) -> dict[str, Any] | None:
+    def _probe(self, ctx: Context, final: bool) -> CheckRecord | None:
         n = batch_size(ctx.batch)
         if n is None or n < 2:
             return result(NAME, "skip", "the batch has fewer than 2 samples")
@@ -123,6 +122,6 @@ class BatchIndependence(Check):
         # batch): training on cannot change the verdict, so stop at the first sync.
         return self.outcome is not None and self.outcome["status"] == "fail"
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         outcome = self.outcome or self._probe(ctx, final=True)
         return [outcome] if outcome else []

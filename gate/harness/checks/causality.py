@@ -12,6 +12,7 @@ from gate.harness.batch import batch_size
 from gate.harness.checks import probe
 from gate.harness.checks._util import first_tensor, preserved
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 
 NAME = "causality"
 MASK_HINT = (
@@ -54,14 +55,14 @@ class Causality(Check):
     name = NAME
 
     def before(self, ctx: Context) -> None:
-        self.results: list[dict[str, Any]] | None = None
+        self.results: list[CheckRecord] | None = None
         self.shift_checked = False
         if ctx.causal_dim is None:
             self.results = [result(NAME, "skip", "no causal_dim declared (set it for autoregressive models)")]
             return
         self.results = self._probe(ctx, final=False)
 
-    def _probe(self, ctx: Context, final: bool) -> list[dict[str, Any]] | None:
+    def _probe(self, ctx: Context, final: bool) -> list[CheckRecord] | None:
         dim = ctx.causal_dim
         assert dim is not None
         if dim < 1:
@@ -114,7 +115,7 @@ class Causality(Check):
         shifted = "; targets are shifted" if self.shift_checked else ""
         return [result(NAME, "pass", f"no position depends on later ones along dim {dim}{shifted}")]
 
-    def _target_shift(self, ctx: Context, p: probe.Probe) -> dict[str, Any] | None:
+    def _target_shift(self, ctx: Context, p: probe.Probe) -> CheckRecord | None:
         """For token models with a cross-entropy-like loss, d loss / d logits is most
         negative at the target id: read the targets off it and compare them with the ids
         the model was fed at the same (or an earlier) position."""
@@ -174,7 +175,7 @@ class Causality(Check):
         # training on cannot change the verdict, so stop at the first sync.
         return any(r["status"] == "fail" for r in self.results or [])
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         if self.results is None:
             self.results = self._probe(ctx, final=True)
         return self.results or []

@@ -13,6 +13,7 @@ import torch
 from gate.harness.checks._util import listing
 from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
+from gate.harness.contract import CheckRecord
 
 NAME = "finite"
 CAUSES = (
@@ -65,7 +66,7 @@ class Finite(Check):
             return self.param_event is not None
         return self.grad_event is not None or self.param_event is not None
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         self._scan(ctx, ctx.step)
         loss_step = next((i for i, v in enumerate(ctx.losses) if v is None), None)
         data: dict[str, Any] = {"loss_step": loss_step}

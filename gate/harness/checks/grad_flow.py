@@ -4,13 +4,12 @@ that is built but never called. Deliberately unused parameters go in ``allow_unu
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from gate.harness.checks._util import allowed, group_by_module, listing, preserved
 from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
+from gate.harness.contract import CheckRecord
 
 NAME = "gradient_flow"
 
@@ -41,7 +40,7 @@ class GradientFlow(Check):
     def after_backward(self, ctx: Context, step: int) -> None:
         self.stats.update(step)
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         stats = self.stats
         if stats.steps_seen == 0:
             return [result(NAME, "skip", "no gradients were observed (no training step completed)")]

@@ -14,6 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 from gate.harness.verdict import fmt
 
 NAME = "loss_at_init"
@@ -74,7 +75,7 @@ class LossAtInit(Check):
         self.spy.remove()
         return False
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         self.spy.remove()
         self.seen = self.spy.seen
         first = ctx.monitor.first

@@ -19,6 +19,7 @@ import torch
 
 from gate.harness.batch import get_inputs, replace_inputs
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 from gate.harness.verdict import Monitor, fmt
 
 NAME = "input_dependence"
@@ -60,7 +61,7 @@ class Tracker(Check):
 class InputDependence(Check):
     name = NAME
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         from gate.harness.loop import train  # the loop imports checks.base; import late
 
         mon = ctx.monitor

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 from gate.harness.verdict import fmt
 
 NAME = "loss_direction"
@@ -57,7 +57,7 @@ class LossDirection(Check):
             self.stopped = msg
         return bad
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         mon = ctx.monitor
         decision = mon.decision
         floor = mon.floor

@@ -5,13 +5,12 @@ a warning with the frozen fraction, never a failure."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from gate.harness.checks._util import allowed, group_by_module, listing, trainable
 from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
+from gate.harness.contract import CheckRecord
 
 NAME = "parameters_update"
 
@@ -66,8 +65,8 @@ class ParametersUpdate(Check):
             "(max_norm=0 clips every gradient to zero) and that the optimizer is stepped"
         )
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def finish(self, ctx: Context) -> list[CheckRecord]:
+        out: list[CheckRecord] = []
         model = ctx.model
         named = list(model.named_parameters())
         frozen = [n for n, p in named if not p.requires_grad]

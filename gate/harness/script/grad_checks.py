@@ -6,11 +6,10 @@ device, and read them back once at a sync; a fail stops the script (the outcome 
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from gate.harness.checks.base import Check, Context, result
+from gate.harness.contract import CheckRecord
 
 WINDOW = 8  # steps observed; a bug that shows on every one of them is not a coincidence
 
@@ -77,13 +76,13 @@ class _Window(ScriptCheck):
     def on_sync(self, ctx: Context, step: int) -> bool:
         return self.full and self.failed()
 
-    def finish(self, ctx: Context) -> list[dict[str, Any]]:
+    def finish(self, ctx: Context) -> list[CheckRecord]:
         n = len(self.values())
         if n < self.MIN_SEEN:
             return [result(self.name, "skip", f"only {n} step(s) observed after the first: too few to tell")]
         return [self.verdict(n)]
 
-    def verdict(self, n: int) -> dict[str, Any]:
+    def verdict(self, n: int) -> CheckRecord:
         raise NotImplementedError
 
 
@@ -97,7 +96,7 @@ class GradsZeroed(_Window):
     def bad(self, row: list[float]) -> bool:
         return row[0] > 0  # .grad still non-zero when the next step's backward starts
 
-    def verdict(self, n: int) -> dict[str, Any]:
+    def verdict(self, n: int) -> CheckRecord:
         if self.failed():
             return result(
                 self.name,
@@ -131,7 +130,7 @@ class GradsClipped(_Window):
     def bad(self, row: list[float]) -> bool:
         return row[0] > 0 and row[1] == 0  # non-zero after backward, zero at the step
 
-    def verdict(self, n: int) -> dict[str, Any]:
+    def verdict(self, n: int) -> CheckRecord:
         if self.failed():
             return result(
                 self.name,

@@ -12,6 +12,7 @@ from typing import Any
 
 from gate.harness.checks.base import result
 from gate.harness.checks.input_dependence import NAME, SLOWDOWN, Tracker
+from gate.harness.contract import CheckRecord
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
@@ -20,7 +21,7 @@ from gate.harness.script.session import Session, StopScript
 from gate.harness.verdict import Monitor, fmt
 
 
-def input_dependence(real: Session, target: command.Target) -> dict[str, Any]:
+def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     mon, ctx = real.monitor, real.ctx
     if ctx is None or real.modules.top is None:
         return result(NAME, "skip", "no top-level module was found whose inputs could be zeroed")

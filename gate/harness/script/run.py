@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import result
+from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
 from gate.harness.loop import LoopOutcome
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
 from gate.harness.script import command
@@ -19,7 +20,7 @@ from gate.harness.script.session import Session, StopScript
 from gate.harness.spec import Spec
 
 
-def run_script(spec: Spec, started: float) -> dict[str, Any]:
+def run_script(spec: Spec, started: float) -> ResultRecord:
     target = command.parse(spec.command)
     seed_everything(spec.seed)
     monitor = make_monitor(spec, None)
@@ -50,7 +51,7 @@ def run_script(spec: Spec, started: float) -> dict[str, Any]:
     return _result(spec, session, started, ended, exit_code, target)
 
 
-def _error(session: Session, started: float, kind: str, reason: str) -> dict[str, Any]:
+def _error(session: Session, started: float, kind: str, reason: str) -> ResultRecord:
     return {
         "verdict": "error",
         "reason": reason,
@@ -65,12 +66,12 @@ def _error(session: Session, started: float, kind: str, reason: str) -> dict[str
 
 def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
-) -> dict[str, Any]:
+) -> ResultRecord:
     if ended == "exited" and exit_code not in (None, 0):
         return _error(
             session,
             started,
-            "ScriptExit",
+            ErrorKind.SCRIPT_EXIT,
             f"the training script exited with code {exit_code!r} after {session.step} steps",
         )
     if session.backwards == 0:
@@ -78,13 +79,13 @@ def _result(
             return _error(
                 session,
                 started,
-                "LossNotFound",
+                ErrorKind.LOSS_NOT_FOUND,
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
         return _error(
             session,
             started,
-            "NoBackward",
+            ErrorKind.NO_BACKWARD,
             "the training script never called .backward(), so there is no loss to watch "
             f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times); "
             "is this the training entry point, and does it train with loss.backward()?",
@@ -93,7 +94,7 @@ def _result(
         return _error(
             session,
             started,
-            "NoOptimizerStep",
+            ErrorKind.NO_OPTIMIZER_STEP,
             f"the script called .backward() {session.backwards} times but optimizer.step() never ran on an optimizer "
             "holding the model's parameters (a custom optimizer that is not a torch.optim.Optimizer?)",
         )
@@ -119,7 +120,8 @@ def _result(
             f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
             "(let it run for more epochs or steps, or lower --steps)"
         )
-    return loss_fields(outcome, session.monitor) | {
+    return {
+        **loss_fields(outcome, session.monitor),
         "verdict": verdict,
         "reason": reason,
         "checks": checks,
@@ -131,8 +133,8 @@ def _result(
     }
 
 
-def _finish_checks(session: Session) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _finish_checks(session: Session) -> list[CheckRecord]:
+    out: list[CheckRecord] = []
     for c in session.checks:
         if session.ctx is None:
             out.append(
