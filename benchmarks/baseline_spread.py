@@ -1,5 +1,5 @@
 """Steps-to-target spread across seeds: the data behind the base-branch comparison's defaults
-(``regression-factor`` 2.0, ``first-loss-tolerance`` 0.25; docs/baseline.md).
+(``regression-factor`` 2.0, ``first-loss-tolerance`` 0.5; docs/baseline.md).
 
 For each example, the gate's harness runs with its default config (all default checks on)
 on CPU at seeds 0..N-1. A PR changes code, not the seed; but a refactor that draws random

@@ -136,7 +136,7 @@ class Config(BaseModel):
         2.0, gt=1, description="Flag a regression when steps to target exceed this multiple of the base's."
     )
     first_loss_tolerance: float = Field(
-        0.25,
+        0.5,
         gt=0,
         description="Flag a first loss that moved by more than this fraction of the base's distance to the floor.",
     )

@@ -68,7 +68,7 @@ class Policy(_Open):
     """The thresholds, from the config keys of the same names."""
 
     regression_factor: float = 2.0
-    first_loss_tolerance: float = 0.25
+    first_loss_tolerance: float = 0.5
     on_regression: Literal["warn", "fail"] = "warn"
 
 
