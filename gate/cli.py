@@ -23,7 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 EPILOG = """exit codes: 0 pass, 1 fail (the pipeline is broken), 2 usage or config error,
-3 the pipeline errored (exception, timeout, out of memory, runner failure)
+3 the pipeline errored (exception, timeout, out of memory, runner failure),
+4 not applicable (an overfit test does not fit the program: RL, GANs, local losses; never a pass)
 
 examples:
   overfit-gate run --entrypoint examples/mlp_classifier.py:make_task

@@ -106,6 +106,10 @@ class Config(BaseModel):
         default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
     )
     fail_on_warn: bool = Field(_SPEC.fail_on_warn, description="Treat warnings as failures.")
+    samples_dependent: bool = Field(
+        _SPEC.samples_dependent,
+        description="The samples of a batch depend on each other by design (graph nodes, set models): skip `batch_independence`.",
+    )
 
     # Script mode
     pin: Pin = Field(_SPEC.pin, description="Script mode: how to pin the batch.")

@@ -1,6 +1,7 @@
 """One error hierarchy; each class carries the exit code the top-level handler returns.
 
-Exit codes (ARCHITECTURE.md): 0 pass, 1 fail, 2 usage/config error, 3 the pipeline errored.
+Exit codes (ARCHITECTURE.md): 0 pass, 1 fail, 2 usage/config error, 3 the pipeline errored,
+4 not applicable (an overfit test does not fit this program: RL, GANs, local losses; never a pass).
 """
 
 from __future__ import annotations
@@ -9,8 +10,14 @@ EXIT_PASS = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_ERROR = 3
+EXIT_NOT_APPLICABLE = 4
 
-VERDICT_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_ERROR}
+VERDICT_EXIT = {
+    "pass": EXIT_PASS,
+    "fail": EXIT_FAIL,
+    "error": EXIT_ERROR,
+    "not_applicable": EXIT_NOT_APPLICABLE,
+}
 
 
 class GateError(Exception):

@@ -51,7 +51,7 @@ def result(verdict: str = "fail", n_failing: int = 2, **extra: Any) -> Result:
     return Result.model_validate(
         {
             "verdict": verdict,
-            "reason": f"the gate says {verdict}",
+            "reason": extra.pop("reason", f"the gate says {verdict}"),
             "steps": 120,
             "initial_loss": 2.3,
             "final_loss": 0.01 if verdict == "pass" else 1.9,
@@ -252,6 +252,29 @@ def test_conclusions(verdict: str, error: str | None, expected: str) -> None:
         {"verdict": verdict, "reason": "r", "error": {"type": error, "message": "m"} if error else None}
     )
     assert conclusion(res) == expected
+
+
+def test_not_applicable_is_never_a_passing_conclusion() -> None:
+    res = Result.model_validate({"verdict": "not_applicable", "reason": "not applicable: a GAN; gate ..."})
+    # neutral/skipped would satisfy a required check: a program the gate could not test has not passed
+    assert conclusion(res, RUN_URL) == "action_required"
+    assert conclusion(res, None) == "failure"  # GitHub wants a details_url with action_required
+
+
+def test_not_applicable_publishes_action_required_exits_4_and_verify_refuses(
+    fake: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = actions_env(fake, tmp_path, event("push.json"))
+    env["GITHUB_REPOSITORY"] = REPO
+    sha = "f" * 40
+    na = result("not_applicable", reason="not applicable: two optimizers take turns; gate a supervised component")
+    code, _ = publish(env, prepared(tmp_path, na), capsys, "--sha", sha)
+    assert code == 4
+    run = fake.runs_for(REPO, sha)[-1]
+    assert run["conclusion"] == "action_required" and run["details_url"] == RUN_URL
+    assert run["output"]["title"].startswith("not_applicable: not applicable: two optimizers")
+    code, text = verify(env, sha, capsys)
+    assert code == 1 and "not_applicable" in text and "task mode" in text
 
 
 # ---- verify ------------------------------------------------------------------------------

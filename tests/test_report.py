@@ -448,3 +448,37 @@ def test_harness_records_the_event_kind(gate_cli) -> None:
         "finite",
     )
     assert code == 1 and result["event_kind"] == "diverged" and result["event_step"] is not None
+
+
+def not_applicable() -> Result:
+    return Result(
+        verdict="not_applicable",
+        reason="not applicable: 2 optimizers over separate parameters take turns, each stepping on a loss of its "
+        "own (adversarial training such as a GAN); gate a supervised component in task mode instead",
+        steps=6,
+        losses=[1.4, 0.9, 1.6, 0.7, 1.9, 0.8],
+        initial_loss=1.4,
+        final_loss=0.8,
+        mode="script",
+    )
+
+
+def test_not_applicable_reports_are_never_a_pass(tmp_path: Path) -> None:
+    from gate.report.actions import annotation_lines, outputs
+    from gate.report.plot import title
+    from gate.report.terminal import summary
+
+    r = not_applicable()
+    write_reports(r, tmp_path)
+    assert (tmp_path / "loss.png").is_file()
+    assert "NOT APPLICABLE" in summary(r) and "not applicable: 2 optimizers" in summary(r)
+    assert "NOT APPLICABLE" in title(r)
+    md = render_markdown(r)
+    assert md.startswith("## 🚫 overfit-gate: not_applicable")
+    assert_well_formed(md)
+    suite = _junit(tmp_path, r).find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    failure = suite.find("testcase[@name='verdict']/failure")
+    assert failure is not None and failure.get("type") == "not_applicable"
+    assert outputs(r, tmp_path, {})["verdict"] == "not_applicable"
+    assert any(line.startswith("::error ") and "not_applicable" in line for line in annotation_lines(r, {}))

@@ -84,7 +84,7 @@ def test_parse_command(cmd: list[str], kind: str, name: str, args: list[str]) ->
     assert (target.kind, target.name, target.args) == (kind, name, args)
 
 
-@pytest.mark.parametrize("cmd", [["torchrun", "train.py"], ["python", "-c", "print(1)"], ["python"], ["python", "-m"]])
+@pytest.mark.parametrize("cmd", [["deepspeed", "train.py"], ["python", "-c", "print(1)"], ["python"], ["python", "-m"]])
 def test_unsupported_commands_are_usage_errors(cmd: list[str]) -> None:
     with pytest.raises(TaskError):
         command.parse(cmd)
@@ -187,12 +187,17 @@ def test_loss_not_found(harness: Harness, tmp_path: Path) -> None:
     assert "could not find the loss" in result["reason"] and "(8, 3)" in result["reason"]
 
 
-def test_exit_zero_before_verdict_decides_on_what_was_seen(harness: Harness, tmp_path: Path) -> None:
-    body = "    loss.backward()\n    if step == 30:\n        sys.exit(0)"
+@pytest.mark.parametrize(("stop", "verdict"), [(8, "fail"), (30, "pass")])
+def test_exit_zero_before_verdict_decides_on_what_was_seen(
+    harness: Harness, tmp_path: Path, stop: int, verdict: str
+) -> None:
+    body = f"    loss.backward()\n    if step == {stop}:\n        sys.exit(0)"
     code, result = harness("python", write(tmp_path, "t.py", LOOP.format(steps=1000, body=body)))
-    assert code == 1 and result["verdict"] == "fail"
-    assert "sys.exit(0) after 30 steps, before the gate could decide" in result["reason"]
-    assert result["steps"] == 30 and len(result["losses"]) == 30
+    assert (code, result["verdict"]) == ({"pass": 0, "fail": 1}[verdict], verdict)
+    assert f"sys.exit(0) after {stop} steps, before the gate could decide" in result["reason"]
+    assert result["steps"] == stop and len(result["losses"]) == stop
+    if verdict == "pass":  # at the target for its last steps (at least 5), until it ended itself
+        assert "until the script ended on its own" in result["reason"]
 
 
 def test_nonzero_exit_is_an_error(harness: Harness, tmp_path: Path) -> None:

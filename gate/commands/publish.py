@@ -6,7 +6,7 @@ folder an unprivileged ``pull_request`` job uploaded, and publishes it. The fold
 nothing in it is executed, and the gate name, repository and commit come from this job
 (flags and the trusted event), never from the folder.
 
-Exit code: the verdict's (0/1/3), as ``run``; 3 if a write that was allowed failed (bad
+Exit code: the verdict's (0/1/3/4), as ``run``; 3 if a write that was allowed failed (bad
 credentials, repository not found, GitHub down after retries), because publishing is this
 command's only job. A read-only or fork token is not a failure.
 """

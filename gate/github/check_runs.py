@@ -30,10 +30,16 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def conclusion(result: Result) -> str:
-    """pass -> success, fail -> failure; an error that was a cancel or timeout says so."""
+def conclusion(result: Result, details_url: str | None = None) -> str:
+    """pass -> success, fail -> failure; an error that was a cancel or timeout says so.
+
+    not applicable -> ``action_required`` (a person must pick what to gate), which GitHub only
+    accepts with a ``details_url``; without one, ``failure``. Never ``neutral``/``skipped``:
+    branch protection counts those as passing, and not applicable is never a pass."""
     if result.verdict == "pass":
         return "success"
+    if result.verdict == "not_applicable":
+        return "action_required" if details_url else "failure"
     if result.verdict == "error" and result.error is not None:
         return {ErrorKind.CANCELLED: "cancelled", ErrorKind.TIMEOUT: "timed_out"}.get(result.error.type, "failure")
     return "failure"
@@ -105,7 +111,7 @@ def complete(
         output["text"] = truncate(text)
     body: dict[str, Any] = {
         "status": "completed",
-        "conclusion": conclusion(result),
+        "conclusion": conclusion(result, details_url),
         "completed_at": now(),
         "output": {**output, "annotations": notes[:MAX_ANNOTATIONS]},
     }

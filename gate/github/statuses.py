@@ -10,7 +10,8 @@ from gate.github.client import GitHubClient
 from gate.result import Result
 
 DESCRIPTION_CHARS = 140  # GitHub truncates longer descriptions
-STATE = {"pass": "success", "fail": "failure", "error": "error"}
+# A commit status has no "action required": not applicable is a failure (never a pass).
+STATE = {"pass": "success", "fail": "failure", "error": "error", "not_applicable": "failure"}
 
 
 def description(text: str) -> str:

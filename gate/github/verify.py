@@ -28,7 +28,7 @@ class VerifyResult:
     """Whether a commit carries a passing gate (what `verify` found), not a run's verdict."""
 
     ok: bool
-    state: str  # passed | missing | in_progress | failed
+    state: str  # passed | missing | in_progress | failed | not_applicable
     reason: str
     url: str | None = None
     sha: str = ""  # the commit the answer is about (a branch name resolved once)
@@ -73,6 +73,14 @@ def _check_run(client: GitHubClient, repo: str, sha: str, name: str, app: str = 
     conclusion = latest.get("conclusion")
     if conclusion == "success":
         return VerifyResult(True, "passed", f"check run `{name}` on {sha[:12]} passed", url)
+    if conclusion == "action_required":
+        return VerifyResult(
+            False,
+            "not_applicable",
+            f"check run `{name}` on {sha[:12]} concluded `action_required`: the overfit test does not apply "
+            "to that training command; gate a supervised component in task mode instead",
+            url,
+        )
     return VerifyResult(False, "failed", f"check run `{name}` on {sha[:12]} concluded `{conclusion}`", url)
 
 

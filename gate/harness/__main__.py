@@ -2,7 +2,7 @@
 
 Always leaves a ``result.json`` behind when it can: a crash in user code becomes an
 ``error`` result with the traceback, never a silent non-zero exit.
-Exit codes mirror the controller's: 0 pass, 1 fail, 2 bad entry point, 3 error.
+Exit codes mirror the controller's: 0 pass, 1 fail, 2 bad entry point, 3 error, 4 not applicable.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gate.harness import output
 from gate.harness.contract import ErrorKind, ResultRecord
 from gate.harness.spec import Spec
 
-EXIT = {"pass": 0, "fail": 1, "error": 3}
+EXIT = {"pass": 0, "fail": 1, "error": 3, "not_applicable": 4}
 
 
 class Cancelled(BaseException):

@@ -12,7 +12,9 @@ from typing import Any, Literal, TypedDict
 
 SCHEMA: Literal[1] = 1
 
-Verdict = Literal["pass", "fail", "error"]
+# not_applicable (exit 4): the program is not one an overfit test fits (policy gradients,
+# adversarial losses, layer-local losses): never a pass, never a bug diagnosis.
+Verdict = Literal["pass", "fail", "error", "not_applicable"]
 CheckStatus = Literal["pass", "fail", "warn", "skip"]
 
 
@@ -34,6 +36,7 @@ class ErrorKind:
     LOSS_NOT_FOUND = "LossNotFound"
     NO_BACKWARD = "NoBackward"
     NO_OPTIMIZER_STEP = "NoOptimizerStep"
+    MODEL_NOT_FOUND = "ModelNotFound"  # optimizers step, but no module is ever called as model(x)
     # Controller side: what the runner left behind could not be read.
     HARNESS_CRASHED = "HarnessCrashed"
     RESULT = "ResultError"

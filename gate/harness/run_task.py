@@ -67,6 +67,8 @@ def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool) 
         first = next((c for c in bad if c["name"] == outcome.stopped_by), None)
         if first is not None:
             return "fail", f"stopped at step {outcome.steps}: {first['message']}"
+    if outcome.decision.verdict == "not_applicable":
+        return "not_applicable", outcome.decision.reason  # never a pass, and no check verdict on top
     if outcome.decision.verdict != "pass":
         return "fail", outcome.decision.reason
     if bad:

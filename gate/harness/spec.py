@@ -50,6 +50,7 @@ class Spec:
     allow_unused: list[str] = field(default_factory=list)
     fail_on_warn: bool = False
     pin: Pin = "auto"
+    samples_dependent: bool = False
     name: str = "overfit-gate"
 
     @classmethod

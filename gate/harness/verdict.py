@@ -3,24 +3,31 @@ the controller's unit tests and the harness share it.
 
 pass: ``loss - floor <= ratio * (first - floor)`` (or ``loss <= target_loss``) held for
 ``confirm_steps`` consecutive steps, loss finite throughout.
-fail: non-finite, below the floor, diverged, stalled for ``patience`` steps, or the budget
-ran out. The first event decides; the loop stops as soon as the outcome is certain.
+fail: non-finite, below the floor, diverged (and stayed so), stalled for ``patience`` steps, or
+the budget ran out (saying whether the loss was still improving). The first event decides; the
+loop stops as soon as the outcome is certain. Noisy losses (dropout) are judged on a running
+median, so one lucky dip or one spike decides nothing.
+not_applicable: the loss changed sign over and over before any trend (no floor, no target).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
+from gate.harness.not_applicable import sentence
+from gate.harness.smoothing import DIVERGE_PERSIST, EARLY_CONFIRM, SIGN_CHANGES, SIGN_WINDOW, Smoother
 from gate.harness.spec import Spec
 
 
 @dataclass(frozen=True)
 class Decision:
-    verdict: str  # "pass" | "fail"
+    verdict: str  # "pass" | "fail" | "not_applicable"
     reason: str
     step: int | None = None  # the step that decided it (target confirmed, first NaN, ...)
-    kind: str = ""  # machine-readable: confirmed, nonfinite, below_floor, diverged, stalled, budget, unstable
+    # machine-readable: confirmed, nonfinite, below_floor, diverged, stalled, budget, sign_changes
+    kind: str = ""
 
 
 def fmt(x: float | None) -> str:
@@ -60,6 +67,10 @@ class Monitor:
         self._improve_ref: float | None = None
         self.seen = 0
         self.decision: Decision | None = None
+        self.smoother = Smoother()
+        self._head: list[float] = []  # the first SIGN_WINDOW losses
+        self._held: list[float] | None = None  # losses held back while telling sign error from no floor
+        self._diverged_since: int | None = None
 
     @property
     def limit(self) -> int:
@@ -106,63 +117,111 @@ class Monitor:
         for v in values:
             if self.decision is not None:
                 break
-            step = self.seen
-            self.seen += 1
-            if self.first is None and self._start(v) is not None:
-                break
-            assert self.first is not None and self.target is not None and self.best is not None
-            if not math.isfinite(v):
-                self._fail(step, "nonfinite", f"the loss became {v} at step {step} (last finite best {fmt(self.best)})")
-                break
-            gap = max(self._gap(), 0.0)
-            tol = 1e-4 * max(1.0, gap)
-            if v < self.floor - tol:
-                self._fail(
-                    step,
-                    "below_floor",
-                    f"the loss fell to {fmt(v)} at step {step}, below its floor {fmt(self.floor)}: "
-                    "it is being pushed the wrong way (a sign error?)",
-                )
-                break
-            if gap > 0 and v - self.floor > self.divergence_factor * gap:
-                self._fail(
-                    step,
-                    "diverged",
-                    f"the loss diverged to {fmt(v)} at step {step}, over {self.divergence_factor:g}x its first value {fmt(self.first)}",
-                )
-                break
-            if v < self.best:
-                self.best, self.best_step = v, step
-            assert self._improve_ref is not None
-            if v < self._improve_ref - 1e-3 * gap:
-                self._improve_ref, self._last_improve_step = v, step
-            if v <= self.target:
-                if self.target_step is None:
-                    self.target_step = step
-                self.run_len += 1
-                if self.run_len >= self.confirm:
-                    self.decision = Decision(
-                        "pass",
-                        f"the loss reached the target {fmt(self.target)} at step {self.target_step} "
-                        f"and stayed there for {self.confirm} steps",
-                        step,
-                        "confirmed",
-                    )
-                    break
-                continue
-            self.run_len = 0
-            if step + 1 >= self.budget:
-                self._fail(step, "budget", self._budget_reason())
-                break
-            if step - self._last_improve_step >= self.patience:
-                self._fail(
-                    step,
-                    "stalled",
-                    f"the loss stopped improving: best {fmt(self.best)} at step {self.best_step}, "
-                    f"no progress for {self.patience} steps, target {fmt(self.target)}",
-                )
-                break
+            if self._held is not None:
+                self._held.append(v)
+                if self.seen + len(self._held) < SIGN_WINDOW and math.isfinite(v):  # the first 16 steps
+                    continue
+                self._release()
+            elif self.seen < SIGN_WINDOW and math.isfinite(v) and v <= self.floor and self.target_loss is None:
+                # A loss at or below its floor this early is a sign error, or an objective with
+                # no floor at all (a policy gradient): a few more steps tell which.
+                self._held = [v]
+            else:
+                self._one(v)
         return self.decision
+
+    def _release(self) -> None:
+        held, self._held = self._held or [], None
+        signs = [x > self.floor for x in self._head + held if math.isfinite(x)]
+        changes = sum(a != b for a, b in itertools.pairwise(signs))
+        if changes >= SIGN_CHANGES:
+            self.seen += len(held)
+            self.decision = Decision(
+                "not_applicable",
+                sentence(
+                    f"the loss changes sign {changes} times in its first {len(signs)} steps, before any trend (a "
+                    "policy-gradient or advantage-weighted objective): it has no floor and no fixed target to reach"
+                ),
+                self.seen - 1,
+                "sign_changes",
+            )
+            return
+        for x in held:
+            if self.decision is None:
+                self._one(x)
+
+    def _one(self, v: float) -> None:
+        step = self.seen
+        self.seen += 1
+        if len(self._head) < SIGN_WINDOW:
+            self._head.append(v)
+        if self.first is None and self._start(v) is not None:
+            return
+        assert self.first is not None and self.target is not None and self.best is not None
+        if not math.isfinite(v):
+            self._fail(step, "nonfinite", f"the loss became {v} at step {step} (last finite best {fmt(self.best)})")
+            return
+        gap = max(self._gap(), 0.0)
+        if v < self.floor - 1e-4 * max(1.0, gap):
+            self._fail(
+                step,
+                "below_floor",
+                f"the loss fell to {fmt(v)} at step {step}, below its floor {fmt(self.floor)}: "
+                "it is being pushed the wrong way (a sign error?)",
+            )
+            return
+        if self._diverging(step, v, gap):
+            return
+        smooth = self.smoother.add(v)
+        if v < self.best:
+            self.best, self.best_step = v, step
+        assert self._improve_ref is not None
+        # Progress is judged on the smoothed loss: a lucky dip of a noisy (dropout) loss must
+        # not set a bar that the typical loss then "fails" to beat.
+        if smooth < self._improve_ref - 1e-3 * gap:
+            self._improve_ref, self._last_improve_step = smooth, step
+        if v <= self.target or smooth <= self.target:
+            self.target_step = step if self.target_step is None else self.target_step
+            self.run_len += 1
+            if self.run_len >= self.confirm:
+                self.decision = Decision(
+                    "pass",
+                    f"the loss reached the target {fmt(self.target)} at step {self.target_step} "
+                    f"and stayed there for {self.confirm} steps",
+                    step,
+                    "confirmed",
+                )
+            return
+        self.run_len = 0
+        if step + 1 >= self.budget:
+            self._fail(step, "budget", self._budget_reason())
+        elif step - self._last_improve_step >= self.patience:
+            self._fail(
+                step,
+                "stalled",
+                f"the loss stopped improving: best {fmt(self.best)} at step {self.best_step}, typical "
+                f"{fmt(smooth)}, no progress for {self.patience} steps, target {fmt(self.target)}",
+            )
+
+    def _diverging(self, step: int, v: float, gap: float) -> bool:
+        """Diverged only when the loss stays beyond the bound: one spike that recovers is noise."""
+        if not (gap > 0 and v - self.floor > self.divergence_factor * gap):
+            self._diverged_since = None
+            return False
+        if self._diverged_since is None:
+            self._diverged_since = step
+        if step - self._diverged_since + 1 >= DIVERGE_PERSIST:
+            self._fail_diverged()
+        return self.decision is not None
+
+    def _fail_diverged(self) -> None:
+        assert self._diverged_since is not None
+        self._fail(
+            self._diverged_since,
+            "diverged",
+            f"the loss diverged at step {self._diverged_since}: over {self.divergence_factor:g}x its first value "
+            f"{fmt(self.first)} and still there {DIVERGE_PERSIST} steps later",
+        )
 
     def _budget_reason(self) -> str:
         if self.target_step is not None:
@@ -171,12 +230,39 @@ class Monitor:
                 f"there for {self.confirm} steps within {self.budget} steps (best {fmt(self.best)})"
             )
         return (
-            f"the loss did not reach the target {fmt(self.target)} in {self.budget} steps "
-            f"(first {fmt(self.first)}, best {fmt(self.best)} at step {self.best_step})"
+            f"the loss did not reach the target {fmt(self.target)} in {min(self.seen, self.budget)} steps "
+            f"(first {fmt(self.first)}, best {fmt(self.best)} at step {self.best_step}); " + self._trend()
         )
+
+    def _trend(self) -> str:
+        """Still improving (say how many steps might do) or stuck: the user's next move differs."""
+        assert self.target is not None
+        raise_to = self.smoother.steps_to(self.target, self.floor, self.seen)
+        if raise_to is None:
+            return "it is stuck: no clear progress over the last quarter of the budget"
+        return f"it is still improving: raise `steps` (to about {raise_to})"
+
+    def ended_at_target(self) -> Decision | None:
+        """The program ended on its own (its epochs or its stop criterion) while the loss sat at
+        the target: a pass when it stayed there for the last EARLY_CONFIRM steps at least
+        (the confirmation window could not run to its end)."""
+        needed = min(self.confirm, EARLY_CONFIRM)
+        if self.decision is None and self._held is None and self.run_len >= needed:
+            self.decision = Decision(
+                "pass",
+                f"the loss reached the target {fmt(self.target)} at step {self.target_step} and stayed there for "
+                f"its last {self.run_len} steps, until the script ended on its own",
+                self.seen - 1,
+                "confirmed",
+            )
+        return self.decision
 
     def finish(self) -> Decision:
         """The decision once the loop has stopped (by itself or because we said so)."""
+        if self.decision is None and self._held is not None:
+            self._release()
+        if self.decision is None and self._diverged_since is not None:
+            self._fail_diverged()  # it ended beyond the bound: nothing left to recover in
         if self.decision is not None:
             return self.decision
         if self.first is None:

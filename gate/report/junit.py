@@ -1,7 +1,7 @@
 """``junit.xml``: one test case per check plus one for the verdict, so existing test-report
 tooling (GitLab, Jenkins, test-reporter actions) shows the gate beside the unit tests.
 
-A failing check is a ``<failure>``; a pipeline that errored is an ``<error>`` on the verdict
+A failing check is a ``<failure>``, so is a not-applicable verdict (never a pass); a pipeline that errored is an ``<error>`` on the verdict
 case (a fail and an error are different things); a skipped check is ``<skipped>``; a warning
 passes with its message in ``<system-out>``."""
 
@@ -30,9 +30,10 @@ def build(result: Result) -> ET.Element:
 
     verdict = ET.SubElement(suite, "testcase", classname=CLASSNAME, name="verdict", time=f"{result.duration_s:.3f}")
     counts["tests"] += 1
-    if result.verdict == "fail":
+    if result.verdict in ("fail", "not_applicable"):
+        # Not applicable is never a pass: a failure of its own type, so tooling shows it red.
         counts["failures"] += 1
-        el = ET.SubElement(verdict, "failure", message=_text(result.reason), type="fail")
+        el = ET.SubElement(verdict, "failure", message=_text(result.reason), type=result.verdict)
         el.text = _text(result.reason)
     elif result.verdict == "error":
         counts["errors"] += 1

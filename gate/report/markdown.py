@@ -20,7 +20,7 @@ from gate.report.untrusted import inline, strip_invisible
 from gate.result import CheckResult, Result
 
 GITHUB_LIMIT = 65535
-HEAD = {"pass": "✅", "fail": "❌", "error": "💥"}
+HEAD = {"pass": "✅", "fail": "❌", "error": "💥", "not_applicable": "🚫"}
 ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️"}
 ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}  # what a reader needs first
 

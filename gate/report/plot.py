@@ -24,7 +24,7 @@ SIZE_PX = (round(FIG_INCHES[0] * DPI), round(FIG_INCHES[1] * DPI))
 SUBTITLE_CHARS = 130
 MAX_BUCKETS = 1500  # min/max envelope above 3,000 points: same picture, fast to draw
 
-COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}
+COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "not_applicable": "#6e7781"}
 LOSS, BASELINE, TARGET, FLOOR = "#0969da", "#bc4c00", "#1a7f37", "#6e7781"
 BASE_RUN = "#8250df"  # the base branch's run (gate.baseline), dashed
 BASELINE_CHECK = "input_dependence"
@@ -101,7 +101,7 @@ def event_label(result: Result) -> str | None:
 
 def title(result: Result) -> str:
     name = "" if result.name == "overfit-gate" else f" [{result.name}]"
-    head = f"overfit-gate{name}: {result.verdict.upper()}"
+    head = f"overfit-gate{name}: {result.verdict.replace('_', ' ').upper()}"
     if result.steps and result.initial_loss is not None:
         final = "non-finite" if result.final_loss is None and result.losses else fmt(result.final_loss)
         head += f"  ·  loss {fmt(result.initial_loss)} → {final} in {result.steps} steps"

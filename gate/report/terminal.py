@@ -12,7 +12,14 @@ from gate.harness.verdict import fmt
 from gate.report.actions import one_line as _l
 from gate.result import Result
 
-MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "warn": "WARN", "skip": "SKIP"}
+MARK = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "not_applicable": "NOT APPLICABLE",
+    "warn": "WARN",
+    "skip": "SKIP",
+}
 
 
 def summary(result: Result, out_dir: Path | None = None) -> str:

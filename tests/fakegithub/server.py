@@ -442,6 +442,9 @@ class FakeGitHub:
         for key in ("name", "details_url", "external_id", "started_at", "status"):
             if key in body:
                 run[key] = body[key]
+        if body.get("conclusion") == "action_required" and not run.get("details_url"):
+            # GitHub: "additional details should be provided on the site specified by details_url".
+            raise Reject(422, "Invalid request.\n\ndetails_url is required when conclusion is action_required.")
         if "conclusion" in body:
             run.update(conclusion=body["conclusion"], status="completed", completed_at=body.get("completed_at", _now()))
         out = body.get("output")

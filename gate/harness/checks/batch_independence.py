@@ -3,14 +3,16 @@ for sample i must not depend on the input of any other sample. Probed with gradi
 backprop from sample i's output to every input (to the embedding outputs for token ids)
 and compare the other samples' gradient mass with sample i's own. Catches ``view`` where
 ``transpose``/``permute`` was meant, softmax or normalisation over dim 0, and friends.
-Models that mix samples on purpose opt out with ``skip_checks = ["batch_independence"]``."""
+Models that mix samples on purpose opt out with ``samples-dependent = true``; graph inputs
+(a sparse tensor, an N x N adjacency over the batch, an ``edge_index`` shaped (2, E)) are
+recognised and skipped with that reason."""
 
 from __future__ import annotations
 
 import torch
 
-from gate.harness.batch import batch_size
-from gate.harness.checks import probe
+from gate.harness.batch import batch_size, tensors
+from gate.harness.checks import probe, seq_first
 from gate.harness.checks._util import listing, preserved
 from gate.harness.checks.base import Check, Context, result
 from gate.harness.contract import CheckRecord
@@ -19,7 +21,7 @@ NAME = "batch_independence"
 HINT = (
     "something mixes samples across dim 0 (the batch): a .view/.reshape where .transpose/.permute "
     "was meant, a softmax/mean/normalisation over dim=0, or statistics computed by hand over the batch. "
-    'If the model mixes samples on purpose, add skip_checks = ["batch_independence"]'
+    "If the model mixes samples on purpose (graph nodes, set models), add samples-dependent = true"
 )
 
 
@@ -42,6 +44,19 @@ def leaks(g: torch.Tensor | None, i: int) -> tuple[bool | None, float]:
     return ratio > probe.TOL, ratio
 
 
+def graph_input(batch: object, n: int) -> str | None:
+    """Why the samples on dim 0 are graph nodes that depend on each other by design
+    (full-graph GCN/GAT training), or None."""
+    for t in tensors(batch):
+        if t.layout != torch.strided:
+            return f"a sparse {tuple(t.shape)} tensor (an adjacency or feature matrix)"
+        if t.dim() == 2 and t.shape[0] == t.shape[1] == n and n > 1:
+            return f"an {n}x{n} matrix over the samples (an adjacency matrix)"
+        if t.dim() == 2 and t.shape[0] == 2 and not t.is_floating_point() and t.shape[1] > 0:
+            return f"an edge_index shaped {tuple(t.shape)}"
+    return None
+
+
 def as_samples(out: torch.Tensor, n: int) -> torch.Tensor | None:
     """The output with samples on dim 0 (batch-first, sequence-first, or flattened batch-major)."""
     if out.dim() >= 1 and out.shape[0] == n:
@@ -62,8 +77,23 @@ class BatchIndependence(Check):
 
     def _probe(self, ctx: Context, final: bool) -> CheckRecord | None:
         n = batch_size(ctx.batch)
+        moved = seq_first.batch_first(ctx)
+        if moved is not None:  # (seq, batch, ...): the samples are on dim 1
+            ctx, n = moved
         if n is None or n < 2:
             return result(NAME, "skip", "the batch has fewer than 2 samples")
+        if ctx.spec.samples_dependent:
+            return result(
+                NAME, "skip", "samples-dependent = true: the samples of a batch depend on each other by design"
+            )
+        graph = graph_input(ctx.batch, n)
+        if graph is not None:
+            return result(
+                NAME,
+                "skip",
+                f"graph input: {graph}, so the {n} rows on dim 0 are nodes that depend on each other by design "
+                "(set samples-dependent = true to say so and silence this)",
+            )
         with preserved(ctx.model, ctx.device):
             ctx.model.eval()
             p = probe.run(ctx, n)

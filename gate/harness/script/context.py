@@ -76,6 +76,33 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
 
 
 def pinning_sentence(session: Session) -> str:
+    sentence = _pinning(session)
+    if session.manual:
+        sentence += (
+            "; steps counted at each backward: no torch.optim optimizer steps the model "
+            "(hand-written updates such as p.data -= lr * p.grad)"
+        )
+    if session.launch:
+        sentence += f"; {session.launch}"
+    for note in session.workers.notes:
+        sentence += f"; {note}"
+    return sentence
+
+
+def _targets(session: Session) -> str:
+    used, mismatches = session.targets.used, session.modules.mismatches
+    if used:
+        said = f"; the targets given to {', '.join(f'F.{n}' for n in used)} were pinned with them"
+    elif session.modules.returns_loss:
+        said = "; the model computes its loss itself, from these inputs"
+    else:
+        said = "; targets the script computes outside that call and outside torch's loss functions were not pinned"
+    if mismatches:
+        said += f"; {mismatches} training calls with other input shapes (a short last batch) kept their own data"
+    return said
+
+
+def _pinning(session: Session) -> str:
     pin, top = session.pin, session.modules.top
     top_name = type(top).__name__ if top is not None else "?"
     if pin == "off":
@@ -92,7 +119,7 @@ def pinning_sentence(session: Session) -> str:
         return (
             ("module replay: no DataLoader was used, so the" if pin == "auto" else "module replay (pin = module): the")
             + f" first inputs of the top-level module {top_name} ({describe(named)}) were replayed at every "
-            "training call; tensors the script uses outside that call (targets, say) were not pinned"
+            "training call" + _targets(session)
         )
     if pin == "dataloader":
         return "not pinned: pin = dataloader, but the script iterated no torch DataLoader before its first backward"

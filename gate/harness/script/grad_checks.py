@@ -32,6 +32,8 @@ class ScriptCheck(Check):
     """Extra hook points only the script instrumentation has."""
 
     modes = ("script",)
+    # Observes what optimizer.step() sees: meaningless for hand-written updates (no step call).
+    needs_real_step = False
 
     def before_backward(self, ctx: Context, step: int) -> None:
         """Before the first backward of step ``step`` (steps completed so far)."""
@@ -88,10 +90,18 @@ class _Window(ScriptCheck):
 
 class GradsZeroed(_Window):
     name = "grads_zeroed"
+    _pending: torch.Tensor | None = None
 
     def before_backward(self, ctx: Context, step: int) -> None:
-        if step >= 1:
-            self.observe(grad_norm(_grads(ctx), ctx.device))
+        # The first backward since any optimizer stepped; it counts only if the next step is
+        # the model's own (a GAN's generator backward runs while D's .grad is legitimately set).
+        if step >= 1 and not self.full:
+            self._pending = grad_norm(_grads(ctx), ctx.device)
+
+    def after_step(self, ctx: Context, step: int) -> None:
+        if self._pending is not None:
+            self.observe(self._pending)
+        self._pending = None
 
     def bad(self, row: list[float]) -> bool:
         return row[0] > 0  # .grad still non-zero when the next step's backward starts
@@ -111,6 +121,7 @@ class GradsZeroed(_Window):
 
 class GradsClipped(_Window):
     name = "grads_clipped"
+    needs_real_step = True
 
     def __init__(self) -> None:
         super().__init__()

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 from torch.utils.data import DataLoader
 
-from gate.harness.script.pinning import PinnedIterator
+from gate.harness.script import workers
+from gate.harness.script.pinning import PinnedIterator, unwrap
 from gate.harness.script.session import Session
+from gate.harness.script.targets import TARGET_LOSSES
 
 
 class Patcher:
@@ -64,6 +66,11 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     patcher.replace(torch.optim.Optimizer, "__init__", opt_init)
     handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: session.after_step(opt))
     patcher.on_undo(handle.remove)
+    pre = register_optimizer_step_pre_hook(lambda opt, args, kwargs: session.before_step(opt))
+    patcher.on_undo(pre.remove)
+    _install_targets(session, patcher)
+    _install_policy_watch(session, patcher)
+    workers.install(session.workers, patcher, launched=bool(session.launch))
 
     orig_call = torch.nn.Module.__call__
 
@@ -77,11 +84,14 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
                 session.call_depth -= 1
         # Outermost call: a candidate top-level module (and the one whose inputs may be replayed).
         args, kwargs = session.modules.outer_call(self, args, kwargs)
-        session.call_depth = 1
+        in_model = unwrap(self) is session.modules.top
+        if in_model and torch.is_grad_enabled():
+            session.targets.new_forward()  # the loss calls after this one score this forward
+        session.call_depth, session.in_model = 1, in_model
         try:
             out = orig_call(self, *args, **kwargs)
         finally:
-            session.call_depth = 0
+            session.call_depth, session.in_model = 0, False
         session.modules.outer_result(self, out)
         return out
 
@@ -109,3 +119,37 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
             return PinnedIterator(self, orig_iter(self), session.loaders, lambda: session.backwards)
 
         patcher.replace(DataLoader, "__iter__", loader_iter)
+
+
+def _install_targets(session: Session, patcher: Patcher) -> None:
+    """Module replay pins the model's inputs; these pin the targets the loss compares them
+    with (``F.mse_loss(model(x), y)``, ``nn.CrossEntropyLoss()(out, y)``), or the two would
+    drift apart (a replayed input scored against a fresh target never converges)."""
+    functional = torch.nn.functional
+    for name in TARGET_LOSSES:
+        original = getattr(functional, name, None)
+        if original is None:
+            continue
+
+        def wrapped(input: Any, target: Any, *args: Any, _name: str = name, _fn: Any = original, **kwargs: Any) -> Any:
+            # A loss the model computes itself (nanoGPT's) already sees the replayed targets.
+            if not (session.quiet or session.in_model):
+                target = session.targets.target(_name, input, target, session.modules.replayed_now)
+            return _fn(input, target, *args, **kwargs)
+
+        patcher.replace(functional, name, functools.wraps(original)(wrapped))
+
+
+def _install_policy_watch(session: Session, patcher: Patcher) -> None:
+    """A distribution built on a tensor that requires grad: the model's output is a policy
+    (or a VAE's posterior; only a rollout's varying call count makes it reinforcement learning)."""
+    base = torch.distributions.Distribution
+    original = base.__init__
+
+    @functools.wraps(original)
+    def dist_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if not session.fit.policy and not session.quiet:
+            session.fit.policy = any(isinstance(v, torch.Tensor) and v.requires_grad for v in vars(self).values())
+
+    patcher.replace(base, "__init__", dist_init)

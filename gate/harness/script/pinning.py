@@ -8,7 +8,10 @@ Two ways, chosen by ``pin`` (auto|dataloader|module|off):
   length so ``for batch in val_loader`` still terminates.
 - Module: for scripts that build batches themselves, the first inputs of the top-level
   module's call (the outermost module called with grad enabled, holding trainable
-  parameters) are replayed at every later training call.
+  parameters) are replayed at every later training call whose inputs have the same shapes
+  (a shorter last batch keeps its own inputs: replaying would pair them with its targets).
+  The targets go with them: the first tensors given as targets to the ``torch.nn.functional``
+  losses (which ``nn.*Loss`` modules call too) are replayed beside the inputs.
 """
 
 from __future__ import annotations
@@ -58,6 +61,21 @@ def requires_grad(obj: Any) -> bool:
 
 def qualname(module: torch.nn.Module) -> str:
     return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def shapes(obj: Any) -> list[tuple[Any, ...]]:
+    """The (shape, dtype) of every tensor in ``obj``, in order: what must match to replay."""
+    return [(tuple(t.shape), t.dtype) for t in tensors(obj)]
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The model inside DistributedDataParallel / DataParallel: the wrapper is not the model
+    (the checks run the module inside, whose forward needs no collectives)."""
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+    while isinstance(module, (DataParallel, DistributedDataParallel)):
+        module = module.module
+    return module
 
 
 def _zeros(x: Any) -> Any:
@@ -129,6 +147,10 @@ class ModuleTracker:
         self.top: torch.nn.Module | None = None
         self.call: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # its first inputs (cloned)
         self.replay = False
+        self.mismatches = 0  # training calls not replayed: their inputs had other shapes
+        self.top_calls = 0  # training calls of the top module since the last step
+        self.frozen_optimizer = False  # the optimizers hold none of the trainable parameters
+        self.replayed_now = False  # the latest training call of the top module was replayed
         self._computed_inputs = False  # the top module's inputs came from other trainable modules
         self._returns_loss: dict[int, bool] = {}
         self.returns_loss = False  # the top module's output holds the loss (checks can re-evaluate it)
@@ -141,8 +163,15 @@ class ModuleTracker:
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if not torch.is_grad_enabled():
             return args, kwargs  # eval passes keep their own inputs
+        module = unwrap(module)
+        if module is self.top:
+            self.top_calls += 1
         if self.replay and module is self.top and self.call is not None:
-            return clone(self.call[0]), clone(self.call[1])
+            self.replayed_now = shapes((args, kwargs)) == shapes(self.call)
+            if self.replayed_now:
+                return clone(self.call[0]), clone(self.call[1])
+            self.mismatches += 1
+            return args, kwargs
         if self.zero is not None and qualname(module) == self.zero[0]:
             keys = self.zero[1]
             args = tuple(_zeros(a) if i in keys else a for i, a in enumerate(args))
@@ -153,6 +182,7 @@ class ModuleTracker:
         return args, kwargs
 
     def outer_result(self, module: torch.nn.Module, out: Any) -> None:
+        module = unwrap(module)
         if not self.locked and id(module) in self._candidates and id(module) not in self._returns_loss:
             self._returns_loss[id(module)] = find_loss(out) is not None
 
@@ -165,6 +195,12 @@ class ModuleTracker:
             return sum(p.numel() for p in m.parameters() if p.requires_grad and (held is None or id(p) in held))
 
         ranked = sorted(self._candidates.values(), key=lambda c: -weight(c[0]))
+        if ranked and weight(ranked[0][0]) == 0 and held is not None:
+            # The optimizers hold only frozen parameters (fine-tuning with the wrong list):
+            # the model is still the module with the most trainable parameters.
+            held = None
+            ranked.sort(key=lambda c: -weight(c[0]))
+            self.frozen_optimizer = weight(ranked[0][0]) > 0
         if ranked and weight(ranked[0][0]) > 0:
             self.top, args, kwargs, self._computed_inputs = ranked[0]
             self.call = (args, kwargs)
@@ -172,6 +208,10 @@ class ModuleTracker:
         self._candidates.clear()
         self._returns_loss.clear()
         return self.top
+
+    def take_calls(self) -> int:
+        calls, self.top_calls = self.top_calls, 0
+        return calls
 
     @property
     def replayable(self) -> bool:

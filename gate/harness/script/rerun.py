@@ -41,6 +41,7 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     )
     probe = Session(spec, monitor, [Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
     probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
+    probe.launch = real.launch  # a launcher's worker runs the same way again
     log(
         f"overfit-gate harness: input_dependence: running the script again with the inputs of "
         f"{type(real.modules.top).__name__} zeroed (at most {budget} steps)"

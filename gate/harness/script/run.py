@@ -11,8 +11,10 @@ import torch
 from gate.harness.checks.base import result
 from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
 from gate.harness.loop import LoopOutcome
+from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
-from gate.harness.script import command
+from gate.harness.script import command, launchers
+from gate.harness.script.context import pinning_sentence
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
@@ -26,6 +28,7 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
     monitor = make_monitor(spec, None)
     checks = active_checks(spec, "script") + [c() for c in SCRIPT_CHECKS if spec.enabled(c.name)]
     session = Session(spec, monitor, checks, log)
+    session.launch = launchers.describe(target.launch) if target.launch else ""
     log(
         f"overfit-gate harness: script {target.describe()} {' '.join(target.args)}  torch {torch.__version__}  "
         f"seed {spec.seed}  pin {spec.pin}  steps {spec.steps}"
@@ -48,6 +51,7 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
                 raise
     finally:
         patcher.restore()
+    session.flush()
     return _result(spec, session, started, ended, exit_code, target)
 
 
@@ -64,9 +68,62 @@ def _error(session: Session, started: float, kind: str, reason: str) -> ResultRe
     }
 
 
+def _not_applicable(session: Session, started: float, why: str) -> ResultRecord:
+    """Never a pass, never a bug diagnosis: the checks do not run on such a program."""
+    return {
+        "verdict": "not_applicable",
+        "reason": sentence(why),
+        "steps": session.step,
+        "losses": session.losses,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "device": str(session.device),
+        "mode": "script",
+        "pinning": session.pinning or None,
+        "command": list(session.spec.command),
+    }
+
+
+def _special(session: Session, started: float) -> ResultRecord | None:
+    """Outcomes decided by how the program is built, before any loss verdict."""
+    if session.not_applicable:
+        session.stream.sync()  # the losses still on the device, for the curve
+        return _not_applicable(session, started, session.not_applicable)
+    if session.model_missing:
+        return _error(
+            session,
+            started,
+            ErrorKind.MODEL_NOT_FOUND,
+            "optimizer.step() ran after backward, but no module with trainable parameters was ever called as "
+            "model(x) with gradients on, so there is no model to pin or check (a forward() called directly?); "
+            "call the model as model(x), or gate it in task mode",
+        )
+    if session.modules.frozen_optimizer:
+        top = type(session.modules.top).__name__
+        return {
+            "verdict": "fail",
+            "reason": f"the optimizer holds only frozen parameters (requires_grad=False): none of {top}'s trainable "
+            "parameters is updated, so nothing can learn; build the optimizer from the trainable ones, e.g. "
+            "[p for p in model.parameters() if p.requires_grad]",
+            "event_kind": "frozen_optimizer",
+            "steps": session.step,
+            "losses": session.losses,
+            "duration_s": round(time.perf_counter() - started, 3),
+            "device": str(session.device),
+            "mode": "script",
+            "pinning": session.pinning or None,
+            "command": list(session.spec.command),
+        }
+    return None
+
+
 def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
 ) -> ResultRecord:
+    if session.pinning:  # what was pinned is only fully known now (targets, short batches)
+        session.pinning = pinning_sentence(session)
+    special = _special(session, started)
+    if special is not None:
+        return special
     if ended == "exited" and exit_code not in (None, 0):
         return _error(
             session,
@@ -82,12 +139,21 @@ def _result(
                 ErrorKind.LOSS_NOT_FOUND,
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
+        children = session.workers.children
+        elsewhere = (
+            f"; it started {children} other process(es) (subprocess / multiprocessing), and training that runs "
+            "there is out of the gate's reach: gate the training command itself (`-- python train.py`, "
+            "`-- torchrun --nproc_per_node=1 train.py`; mp.spawn and torch.multiprocessing.Process workers "
+            "are run in-process), or a task-mode entry point"
+            if children
+            else ""
+        )
         return _error(
             session,
             started,
             ErrorKind.NO_BACKWARD,
             "the training script never called .backward(), so there is no loss to watch "
-            f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times); "
+            f"({'it ended on its own' if ended != 'stopped' else 'it was stopped'}, optimizer.step() ran {session.unmatched_steps} times){elsewhere}; "
             "is this the training entry point, and does it train with loss.backward()?",
         )
     if session.step == 0:
@@ -101,6 +167,8 @@ def _result(
     if not session.stopping:
         session.sync()  # the losses still on the device
     decided = session.monitor.decision is not None
+    if not session.stopping and not decided:
+        session.monitor.ended_at_target()  # a script that stops itself once its loss is small
     outcome = LoopOutcome(
         session.monitor.finish(), session.step, session.losses, time.perf_counter() - session.t0, session.stopped_by
     )
@@ -116,6 +184,8 @@ def _result(
             if exit_code is not None
             else "called sys.exit()"
         )
+        # The script's own length was the limit, not the gate's budget: more epochs, not more `steps`.
+        reason = reason.replace("raise `steps` (to about", "let the script train for more epochs (about")
         reason = (
             f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
             "(let it run for more epochs or steps, or lower --steps)"

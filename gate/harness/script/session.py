@@ -14,9 +14,12 @@ import torch
 
 from gate.harness.checks.base import Check, Context
 from gate.harness.loop import LossStream, overrides
+from gate.harness.script.applicability import Applicability
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
+from gate.harness.script.targets import TargetPins
+from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
@@ -31,9 +34,22 @@ class Session:
         self.spec, self.monitor, self.checks, self.log = spec, monitor, checks, log
         self.loaders = LoaderPins()
         self.modules = ModuleTracker()
+        self.targets = TargetPins()
+        self.fit = Applicability()
+        self.not_applicable: str | None = None  # why an overfit test does not fit this program
+        # Hand-written updates (p.data -= lr * p.grad): no torch.optim optimizer holds the model,
+        # so a step is counted at each backward instead of at optimizer.step().
+        self.manual = False
+        self._in_step: torch.optim.Optimizer | None = None  # inside optimizer.step() (LBFGS closures)
+        self._calls_before_step = 0
+        self._stepped: set[int] = set()  # ids of optimizers that stepped after a backward
+        self.model_missing = False  # optimizers step, but no module was ever called as model(x)
+        self.launch = ""  # how a launcher's worker was run (torchrun / accelerate launch)
+        self.workers = Workers(log)
         self.pin = spec.pin
         self.pinning = ""  # how the batch was pinned, decided at the first backward
         self.call_depth = 0  # nesting of module calls; 0 means outside any module
+        self.in_model = False  # inside a call of the top-level module
         self.quiet = False  # our own checks are running: instrumentation passes through
         self.in_backward = False
         self.stopping = False
@@ -84,7 +100,8 @@ class Session:
         raise StopScript()
 
     def optimizer_created(self, opt: torch.optim.Optimizer) -> None:
-        self._optimizers.append(weakref.ref(opt))
+        if not self.quiet:  # the stand-in optimizer of a hand-written loop is ours
+            self._optimizers.append(weakref.ref(opt))
 
     def _held(self, opt: torch.optim.Optimizer) -> set[int]:
         return {id(p) for g in opt.param_groups for p in g["params"]}
@@ -132,6 +149,11 @@ class Session:
 
     def _before_backward(self, loss: torch.Tensor, first_in_step: bool) -> None:
         self.backwards += 1
+        if self._in_step is not None and not first_in_step:
+            return  # LBFGS re-evaluates its closure: the step's loss is the first evaluation
+        if self.manual and self._pending_loss is not None:
+            self._commit(None)  # hand-written updates: the previous backward was a whole step
+            first_in_step = True
         if self.backwards == 1:
             self.device = loss.device
             self._first_backward()
@@ -151,6 +173,12 @@ class Session:
             mine = {id(p) for p in top.parameters()}
             best = max(live, key=lambda o: len(self._held(o) & mine))
             self.optimizer = best if self._held(best) & mine else None  # else adopted at its first step
+        if top is not None and self.optimizer is None:
+            mine = {id(p) for p in top.parameters() if p.requires_grad}
+            self.manual = not any(self._held(o) & mine for o in live)
+            if self.manual:
+                with self.quietly():  # a stand-in that only lists the parameters for the checks
+                    self.optimizer = torch.optim.SGD([p for p in top.parameters() if p.requires_grad], lr=0.0)
         self._decide_pinning()
         if self.optimizer is not None:
             self._start_checks()
@@ -162,6 +190,7 @@ class Session:
             and self.modules.replayable
         ):
             self.modules.replay = True
+            self.targets.replay = True
         self.pinning = pinning_sentence(self)
 
     def _start_checks(self) -> None:
@@ -172,31 +201,97 @@ class Session:
                 self._call(c, "before", self.ctx)
 
     # ---- optimizer.step()
+    def before_step(self, opt: torch.optim.Optimizer) -> None:
+        if not (self.quiet or self.in_backward):
+            self._in_step = opt
+            # Model calls inside step() are an LBFGS closure re-evaluating, not a rollout.
+            self._calls_before_step = self.modules.take_calls()
+
     def after_step(self, opt: torch.optim.Optimizer) -> None:
         if self.quiet or self.in_backward:
             return
+        self._in_step = None
         if self.stopping:
             raise StopScript()
+        self.fit.stepped(id(opt), self._pending_loss is not None)
         if self._pending_loss is None:
             self.unmatched_steps += 1
             return
+        self._stepped.add(id(opt))
+        if (
+            self.manual
+            and self.modules.top is not None
+            and self._held(opt) & {id(p) for p in self.modules.top.parameters()}
+        ):
+            self.manual = False  # a real optimizer steps the model after all
+            self.optimizer = None
         if self.optimizer is None:
             top = self.modules.top
-            if top is not None and not self._held(opt) & {id(p) for p in top.parameters()}:
-                return  # another optimizer (a GAN's second one, say)
+            if top is None or not self._held(opt) & {id(p) for p in top.parameters()}:
+                self._other_step()  # another optimizer (a GAN's second one, say)
+                return
             self.optimizer = opt
             self._start_checks()
         elif opt is not self.optimizer:
+            self._other_step()
             return
+        if self.modules.frozen_optimizer:
+            self._pending_loss = None
+            self.stopped_by = "frozen_optimizer"
+            self._stop()
+        self._commit(opt)
+
+    def _other_step(self) -> None:
+        """Another optimizer stepped: the losses since the last step were its own (a GAN's
+        discriminator), not part of the next step of ours."""
+        self._pending_loss = None
+        self._step_backwards = 0
+        held = [self._held(o) for o in (r() for r in self._optimizers) if o is not None and id(o) in self._stepped]
+        self.fit.disjoint = len(held) >= 2 and not set.intersection(*held)
+        self._judge_fit()
+
+    def _commit(self, opt: torch.optim.Optimizer | None) -> None:
+        """One training step of the model is complete: record its loss (no host sync)."""
+        assert self._pending_loss is not None
         due = self.stream.add(self._pending_loss)
         self.step += 1
         self._pending_loss = None
         self._step_backwards = 0
+        in_step = self.modules.take_calls()
+        self.fit.step_done(self._calls_before_step if opt is not None else in_step)
         if self.ctx is not None:
             self.ctx.step = self.step
             for c in self._script:
-                self._call(c, "after_step", self.ctx, self.step)
+                if opt is not None or not c.needs_real_step:  # hand-written updates: no step call
+                    self._call(c, "after_step", self.ctx, self.step)
+        self._judge_fit()
         if due and self.sync():
+            self._stop()
+
+    def flush(self) -> None:
+        """The script ended: a hand-written loop's last backward was a step too."""
+        loss = self._pending_loss
+        if self.manual and loss is not None and not self.stopping:
+            self._pending_loss = None
+            self.stream.add(loss)
+            self.step += 1
+
+    def _judge_fit(self) -> None:
+        """Stop as soon as the program is one an overfit test does not fit (or has no model)."""
+        if self.stopping:
+            return
+        why = self.fit.adversarial() or self.fit.rollout(self.loaders.used)
+        if why is None and self.modules.top is None and self.modules.locked and self._stepped:
+            live = [self._held(o) for o in (r() for r in self._optimizers) if o is not None]
+            disjoint = len(live) >= 2 and not set.intersection(*live)
+            why = self.fit.local_losses(False, len(live) if disjoint else 1)
+            if why is None:  # one optimizer, and no module ever called as model(x)
+                self.model_missing = True
+                self.stopped_by = "model_missing"
+                self._stop()
+        if why is not None:
+            self.not_applicable = why
+            self.stopped_by = "not_applicable"
             self._stop()
 
     @property

@@ -1,0 +1,50 @@
+"""Noise-robust views of the loss for the verdict monitor (pure Python, no torch).
+
+A dropout or mini-batch-noise loss bounces around its trend: judged point by point, one lucky
+dip sets a bar the typical loss "fails" to beat (a false stall), and one spike looks like a
+divergence. The running median of the last few steps follows the trend and ignores both.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+
+WINDOW = 9  # steps in the running median: ignores up to 4 outliers in a row
+DIVERGE_PERSIST = 5  # consecutive steps beyond the divergence bound before it counts
+SIGN_WINDOW = 16  # early steps watched for a loss that changes sign (no floor at all)
+SIGN_CHANGES = 2  # + - + : more than one crossing of the floor before any trend
+EARLY_CONFIRM = 5  # steps at the target that confirm it when the program itself ends first
+TAIL = 0.25  # the share of the run the end-of-budget trend is measured over
+MIN_DROP = 0.05  # the log-gap must fall by this much over the tail to call it "improving"
+
+
+class Smoother:
+    def __init__(self, window: int = WINDOW) -> None:
+        self._recent: deque[float] = deque(maxlen=window)
+        self.history: list[float] = []  # the smoothed loss at every step fed
+
+    def add(self, v: float) -> float:
+        self._recent.append(v)
+        m = statistics.median(self._recent)
+        self.history.append(m)
+        return m
+
+    def steps_to(self, target: float, floor: float, seen: int) -> int | None:
+        """When the smoothed loss is still falling at the end: about how many steps in all
+        would reach the target at the recent rate (None when it is not clearly falling)."""
+        h = self.history
+        span = max(int(len(h) * TAIL), WINDOW)
+        if len(h) <= span or target <= floor:
+            return None
+        then, now = h[-span - 1] - floor, h[-1] - floor
+        if then <= 0 or now <= 0:
+            return None
+        drop = math.log(then) - math.log(now)  # log-gap fallen over the tail
+        if drop < MIN_DROP:
+            return None
+        needed = (math.log(now) - math.log(target - floor)) / (drop / span)
+        total = seen + needed * 1.25  # a margin: the rate usually slows near the target
+        magnitude = 10 ** max(0, int(math.log10(total)) - 1)
+        return int(math.ceil(total / magnitude) * magnitude)
