@@ -63,17 +63,10 @@ def project(tmp_path: Path, name: str, lr: str) -> Path:
 
 def gate_run(gate_cli: Gate, tmp_path: Path, folder: Path, env: dict[str, str], *extra: str) -> tuple[int, Any, str]:
     out = tmp_path / f"{folder.name}-report{len(list(tmp_path.glob('*-report*')))}"
-    code, res, text = gate_cli(
-        "run",
-        "--working-directory",
-        str(folder),
-        "--entrypoint",
-        "task.py:make_task",
-        *extra,
-        env=env,
-        out=out,
-        timeout=600,
-    )
+    # The projects live in tmp folders outside a checkout: their own config is the one to use
+    # (config-source: base, the default on PRs, reads the base commit's file; docs/security.md).
+    args = ["--working-directory", str(folder), "--entrypoint", "task.py:make_task", "--config-source", "head"]
+    code, res, text = gate_cli("run", *args, *extra, env=env, out=out, timeout=600)
     assert TOKEN not in text
     return code, (res, out), text
 
