@@ -9,6 +9,7 @@ from typing import Any
 
 from gate import __version__
 from gate.errors import ResultError
+from gate.harness import phase
 from gate.harness.contract import ErrorKind
 from gate.result import RESULT_FILE, ErrorInfo, Result, load_result
 from gate.runners.base import Outcome
@@ -52,7 +53,18 @@ def collect(outcome: Outcome, out_dir: Path, base: dict[str, Any], timeout: floa
     why = f"the harness exited with code {code} without writing a result"
     if code is None or code in (137, -9):
         why = "the harness was killed (SIGKILL) without writing a result: out of memory?"
-    return _error(base, ErrorKind.HARNESS_CRASHED, why, outcome.log_tail, out_dir)
+    return _error(base, ErrorKind.HARNESS_CRASHED, why + _phase_note(out_dir), outcome.log_tail, out_dir)
+
+
+def _phase_note(out_dir: Path) -> str:
+    """Which phase the harness died in (it keeps the phase file up to date), so an
+    out-of-memory kill says whether the training step or the gate's own probe ran out."""
+    where = phase.read(out_dir)
+    if where is None:
+        return ""
+    if where == phase.TRAINING:
+        return f" (it died during {where}: the training itself, not the gate's probes)"
+    return f" (it died during {where}: the gate's own work, not your training step; skip that check or report it)"
 
 
 def _error(

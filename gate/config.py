@@ -48,6 +48,13 @@ WORKFLOW: dict[str, Any] = {"trust": "workflow"}
 CODE: dict[str, Any] = {"trust": "code"}
 
 
+def _comma_list(v: Any) -> Any:
+    # From env vars and action inputs: comma- or newline-separated.
+    if isinstance(v, str):
+        return [p.strip() for p in v.replace("\n", ",").split(",") if p.strip()]
+    return v
+
+
 class Config(BaseModel):
     """Every key the gate understands. The field description is the user-facing doc."""
 
@@ -106,6 +113,16 @@ class Config(BaseModel):
         default_factory=list, description="Parameter name patterns (fnmatch) allowed to get no gradient."
     )
     fail_on_warn: bool = Field(_SPEC.fail_on_warn, description="Treat warnings as failures.")
+    causal_dim: int | None = Field(
+        None,
+        ge=1,
+        description="Time axis of an autoregressive model's output for the `causality` check (overrides the task's "
+        "`causal_dim` and script mode's detection of language models).",
+    )
+    keep_dropout: bool = Field(
+        _SPEC.keep_dropout,
+        description="Keep dropout on in overfit mode (by default it is turned off, as the overfit recipe says).",
+    )
     samples_dependent: bool = Field(
         _SPEC.samples_dependent,
         description="The samples of a batch depend on each other by design (graph nodes, set models): skip `batch_independence`.",
@@ -115,8 +132,10 @@ class Config(BaseModel):
     pin: Pin = Field(_SPEC.pin, description="Script mode: how to pin the batch.")
 
     # Runner
-    runner: Literal["local", "docker"] = Field(
-        "local", description="Where the harness runs.", json_schema_extra=WORKFLOW
+    runner: Literal["local", "docker", "kubernetes"] = Field(
+        "local",
+        description="Where the harness runs: `local`, `docker` or `kubernetes` (docs/runners.md).",
+        json_schema_extra=WORKFLOW,
     )
     image: str | None = Field(None, description="Docker runner: the training image.", json_schema_extra=WORKFLOW)
     dockerfile: str | None = Field(
@@ -148,6 +167,46 @@ class Config(BaseModel):
         "warn", description="What a regression against the base does: `warn` (report it) or `fail` the gate."
     )
 
+    # Kubernetes runner (docs/kubernetes.md). Like every runner key, these decide where the
+    # untrusted code runs: workflow-only (flags, OVERFIT_GATE_*, action inputs), never a checked-out file.
+    kubernetes_namespace: str | None = Field(
+        None,
+        description="Kubernetes runner: namespace of the Job (default: the service account's, else the kubeconfig context's).",
+        json_schema_extra=WORKFLOW,
+    )
+    kubernetes_gpu_resource: str = Field(
+        "nvidia.com/gpu",
+        description="Kubernetes runner: extended resource for the one GPU (`nvidia.com/gpu`, `amd.com/gpu`, ...).",
+        json_schema_extra=WORKFLOW,
+    )
+    kubernetes_node_selector: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes runner: `label=value` pairs the GPU node must carry (nodeSelector).",
+        json_schema_extra=WORKFLOW,
+    )
+    kubernetes_tolerations: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes runner: taints to tolerate, `key=value:Effect` or `key:Effect` (e.g. `nvidia.com/gpu:NoSchedule`).",
+        json_schema_extra=WORKFLOW,
+    )
+    kubernetes_limits: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes runner: `memory=16Gi`, `cpu=4`, ...: requests and limits of the training container.",
+        json_schema_extra=WORKFLOW,
+    )
+    kubernetes_pending_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Kubernetes runner: seconds the pod may stay Pending (no GPU node, image pull) before the run errors.",
+        json_schema_extra=WORKFLOW,
+    )
+    kubernetes_ttl: int = Field(
+        600,
+        ge=0,
+        description="Kubernetes runner: ttlSecondsAfterFinished, the cluster's cleanup if the gate itself was killed.",
+        json_schema_extra=WORKFLOW,
+    )
+
     # Output and publishing
     out: str = Field(_SPEC.out, description="Report folder.", json_schema_extra=WORKFLOW)
     name: str = Field(
@@ -173,10 +232,7 @@ class Config(BaseModel):
     @field_validator("skip_checks", "allow_unused", mode="before")
     @classmethod
     def _split_list(cls, v: Any) -> Any:
-        # From env vars and action inputs: comma- or newline-separated.
-        if isinstance(v, str):
-            return [p.strip() for p in v.replace("\n", ",").split(",") if p.strip()]
-        return v
+        return _comma_list(v)
 
     @field_validator("skip_checks")
     @classmethod
@@ -188,6 +244,30 @@ class Config(BaseModel):
                 close = difflib.get_close_matches(name, CHECK_NAMES, n=1, cutoff=0.6)
                 hint = f" (did you mean `{close[0]}`?)" if close else ""
                 raise ValueError(f"unknown check {name!r}{hint}; checks: {', '.join(CHECK_NAMES)}")
+        return v
+
+    @field_validator("kubernetes_node_selector", "kubernetes_tolerations", "kubernetes_limits", mode="before")
+    @classmethod
+    def _split_pairs(cls, v: Any) -> Any:
+        # Flags, env vars and inputs: "k=v,k2=v2" (workflow keys never come from a file).
+        return _comma_list(v)
+
+    @field_validator("kubernetes_node_selector", "kubernetes_limits")
+    @classmethod
+    def _pairs(cls, v: list[str]) -> list[str]:
+        for item in v:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise ValueError(f"{item!r} is not of the form key=value")
+        return v
+
+    @field_validator("kubernetes_tolerations")
+    @classmethod
+    def _tolerations(cls, v: list[str]) -> list[str]:
+        from gate.runners.kubernetes.jobspec import toleration
+
+        for item in v:
+            toleration(item)  # raises ValueError with the accepted forms
         return v
 
     @field_validator("gpus", mode="before")

@@ -69,6 +69,8 @@ class Result(_Model):
     entrypoint: str | None = None
     command: list[str] | None = None
     pinning: str | None = None  # script mode: how the batch was pinned
+    # What the gate changed or derived for the overfit run (dropout turned off, a loss floor).
+    notes: list[str] = Field(default_factory=list)
     seed: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     # Pull requests under `config-source: base`: what the PR's file changes in the verdict keys

@@ -116,6 +116,8 @@ def test_detects_the_entry_point_and_writes_files_that_lint_and_resolve(
     assert gate["permissions"] == {"contents": "read"}
     steps = gate["jobs"]["gate"]["steps"]
     assert steps[0]["with"]["persist-credentials"] is False
+    # config-source: base reads the base commit from local history, with no token in the PR's job
+    assert steps[0]["with"]["fetch-depth"] == 0
     assert "pull_request_target" not in gate[True] and "workflow_run" in publish[True]
     assert publish["permissions"]["checks"] == "write"
     assert not any("actions/checkout" in s.get("uses", "") for s in publish["jobs"]["publish"]["steps"])

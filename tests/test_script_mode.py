@@ -147,7 +147,7 @@ def test_python_dash_m_with_own_argv(harness: Harness, tmp_path: Path) -> None:
         ("broken_clip_zero.py", "grads_clipped", "exactly zero when optimizer.step"),
         ("broken_negated_loss.py", "loss_direction", "wrong way"),
         ("broken_frozen_encoder.py", "gradient_flow", "encoder"),
-        ("broken_self_labels.py", "input_dependence", "inputs of MLP zeroed the loss still reached the target"),
+        ("broken_self_labels.py", "input_dependence", "inputs of MLP zeroed the loss still fell to"),
     ],
 )
 def test_broken_twins_fail(harness: Harness, script: str, name: str, words: str) -> None:
@@ -168,9 +168,18 @@ def test_fail_stops_early(harness: Harness) -> None:
 
 
 def test_no_backward_is_an_error(harness: Harness, tmp_path: Path) -> None:
-    code, result = harness("python", write(tmp_path, "t.py", LOOP.format(steps=5, body="    pass")))
+    script = "import torch\nmodel = torch.nn.Linear(4, 2)\nfor _ in range(5):\n    model(torch.randn(3, 4))\n"
+    code, result = harness("python", write(tmp_path, "t.py", script))
     assert code == 3 and result["error"]["type"] == "NoBackward"
-    assert "never called .backward()" in result["reason"] and "optimizer.step() ran 5 times" in result["reason"]
+    assert "never called .backward()" in result["reason"] and "optimizer.step() ran 0 times" in result["reason"]
+
+
+def test_loss_stepped_without_backward_is_a_fail(harness: Harness, tmp_path: Path) -> None:
+    # A loss computed with gradients, optimizer.step() called, backward forgotten: nothing
+    # trains. A silent bug (Lightning's training_step without `return loss`), not an error.
+    code, result = harness("python", write(tmp_path, "t.py", LOOP.format(steps=5, body="    pass")))
+    assert code == 1 and result["verdict"] == "fail"
+    assert "optimizer.step() ran 5 times, but .backward() was never called" in result["reason"]
 
 
 def test_crash_is_an_error_with_traceback(harness: Harness, tmp_path: Path) -> None:

@@ -169,6 +169,15 @@ def test_slow_steady_progress_is_not_a_stall() -> None:
     assert d.verdict == "pass"
 
 
+def test_best_counts_the_steps_that_ran_past_the_decision_in_the_same_chunk() -> None:
+    # The chunk read back at a sync can hold steps after the confirming one: they ran, so
+    # the progress line's "best" and the report's "best @ step" must include them.
+    m = Monitor(steps=100, confirm_steps=2)
+    d = m.feed([1.0, 0.5, 0.009, 0.008, 0.005, 0.004])
+    assert d is not None and d.verdict == "pass" and d.step == 3
+    assert m.best == 0.004 and m.best_step == 5
+
+
 def test_a_program_that_ends_at_the_target_passes_and_one_that_only_touched_it_does_not() -> None:
     m = Monitor(steps=500, confirm_steps=20)
     m.feed([*decaying(50)])  # at the target (0.02) from step 44: 6 steps, then the script returned

@@ -36,7 +36,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + name.replace("_", "-")
         kind, extra = _kind(field.annotation)
-        default = field.default if field.default is not None and not callable(field.default) else None
+        # get_default: a default_factory (lists) has no .default (it reads PydanticUndefined).
+        default = field.get_default(call_default_factory=True)
         help_ = (field.description or "") + (f" (default: {default})" if default not in (None, [], "") else "")
         if trust(name) == "workflow":
             help_ += " Not read from config files (docs/security.md)."

@@ -202,9 +202,10 @@ def main(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         # The log is the untrusted code's own output: workflow commands in it are stopped.
         with TrainingLog(env) as log:
             outcome = runner.run(job, log=log)
-    except RunnerError as exc:
-        # The runner could not start (no daemon, image missing, no GPU): still an error
-        # result with the hint, so the report, outputs and check run say why.
+    except (RunnerError, UsageError) as exc:
+        # The runner could not start (no daemon, image missing, no GPU), or found the config
+        # unusable for it (no image, a `gpus` it cannot honour): still a result with the hint,
+        # so the report, outputs and check run say why; finish() exits 2 for a usage error.
         print(f"overfit-gate: error: {exc}", file=sys.stderr, flush=True)
         outcome = Outcome(exit_code=None, error=str(exc), error_type=type(exc).__name__)
     except BaseException as exc:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from gate.harness import output
+from gate.harness import output, phase
 from gate.harness.contract import ErrorKind, ResultRecord
 from gate.harness.spec import Spec
 
@@ -44,10 +44,18 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 
     from gate.harness.loop import LossContractError
 
+    if type(exc).__name__ == "GateInternalError":  # the gate's own fault, whatever it wraps
+        return (
+            ErrorKind.GATE_INTERNAL,
+            f"overfit-gate internal error, not your pipeline: {exc}; please report it to overfit-gate",
+        )
     if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower():
+        where = phase.current()
         return (
             ErrorKind.OUT_OF_MEMORY,
-            f"the pipeline ran out of memory: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} (use a smaller batch or model for the gate)",
+            f"{'the pipeline' if where == phase.TRAINING else where} ran out of memory "
+            f"(during {where}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
+            "(use a smaller batch or model for the gate)",
         )
     if isinstance(exc, LossContractError):
         return ErrorKind.LOSS_CONTRACT, str(exc)
@@ -62,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     spec = Spec.load(args.spec)
     out = Path(spec.out)
+    phase.setup(out)
     signal.signal(signal.SIGTERM, _on_term)
 
     base: ResultRecord = {"mode": spec.mode, "seed": spec.seed, "name": spec.name}
@@ -90,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, TaskError):
             result = _error_result(ErrorKind.ENTRYPOINT, exc, str(exc), started)
+            phase.finish()
             output.write(out, base | result)
             print(f"overfit-gate harness: {exc}", file=sys.stderr, flush=True)
             return 2
@@ -98,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, reason = _classify(exc)
         result = _error_result(kind, exc, reason, started)
         print(output.error_info(exc)["traceback"], file=sys.stderr, flush=True)
+    phase.finish()
     output.write(out, base | result)
     return EXIT[result["verdict"]]
 

@@ -37,6 +37,8 @@ class ErrorKind:
     NO_BACKWARD = "NoBackward"
     NO_OPTIMIZER_STEP = "NoOptimizerStep"
     MODEL_NOT_FOUND = "ModelNotFound"  # optimizers step, but no module is ever called as model(x)
+    # The gate's own instrumentation raised: never reported as the pipeline's error.
+    GATE_INTERNAL = "GateInternalError"
     # Controller side: what the runner left behind could not be read.
     HARNESS_CRASHED = "HarnessCrashed"
     RESULT = "ResultError"
@@ -88,7 +90,8 @@ class ResultRecord(TypedDict, total=False):
     entrypoint: str | None
     command: list[str] | None
     pinning: str | None
+    notes: list[str]  # what the gate changed or derived for the run (dropout off, a loss floor)
     seed: int | None
     config: dict[str, Any]  # stamped by the controller: the resolved config
-    config_changes: list[str]  # stamped by the controller: a PR's changes to the verdict keys
+    config_changes: list[str]  # stamped by the controller: what the PR changed in the gate config
     baseline: dict[str, Any] | None  # stamped by the controller: the base-branch comparison (gate/baseline/model.py)

@@ -123,6 +123,9 @@ def train(
         loss = loss_fn(model, batch)
         if step == 0:
             _validate_loss(loss)
+            first_step = ctx.shared.pop("first_step", None)
+            if first_step is not None:  # the loss spy's floor, set before the monitor starts
+                first_step(float(loss.detach()))
         loss.backward()
         for c in per_step:
             c.after_backward(ctx, step)

@@ -13,7 +13,10 @@ from gate.harness.batch import default_forward, input_keys, to_device
 from gate.harness.checks import ALL_CHECKS
 from gate.harness.checks.base import Check, Context, guard
 from gate.harness.contract import CheckRecord, ResultRecord, Verdict
+from gate.harness.diagnose import likely_cause
+from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LoopOutcome, build_optimizer, train
+from gate.harness.loss_spy import LossSpy
 from gate.harness.spec import Mode, Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 from gate.harness.verdict import Monitor
@@ -60,8 +63,9 @@ def active_checks(spec: Spec, mode: Mode) -> list[Check]:
     return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 
 
-def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool) -> tuple[Verdict, str]:
-    """The loss decision, overridden by any failing check (a pass with a broken pipeline is a fail)."""
+def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool, cause: str = "") -> tuple[Verdict, str]:
+    """The loss decision, overridden by any failing check (a pass with a broken pipeline is a
+    fail). ``cause``: what the gate saw that likely explains a failing loss."""
     bad = [c for c in checks if c["status"] == "fail" or (fail_on_warn and c["status"] == "warn")]
     if outcome.stopped_by:
         first = next((c for c in bad if c["name"] == outcome.stopped_by), None)
@@ -70,7 +74,7 @@ def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool) 
     if outcome.decision.verdict == "not_applicable":
         return "not_applicable", outcome.decision.reason  # never a pass, and no check verdict on top
     if outcome.decision.verdict != "pass":
-        return "fail", outcome.decision.reason
+        return "fail", outcome.decision.reason + (f"; likely cause: {cause}" if cause else "")
     if bad:
         names = ", ".join(c["name"] for c in bad)
         return "fail", f"the loss reached its target, but {names} failed: {bad[0]['message']}"
@@ -78,6 +82,14 @@ def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool) 
 
 
 def run(spec: Spec, started: float) -> ResultRecord:
+    dropout = DropoutSwitch(spec.keep_dropout).install()
+    try:
+        return _run(spec, started, dropout)
+    finally:
+        dropout.remove()
+
+
+def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> ResultRecord:
     assert spec.entrypoint
     factory = load_factory(spec.entrypoint)
     device = pick_device(spec.device)
@@ -113,17 +125,23 @@ def run(spec: Spec, started: float) -> ResultRecord:
         device=device,
         monitor=monitor,
         mode="task",
-        causal_dim=task.causal_dim,
+        causal_dim=spec.causal_dim if spec.causal_dim is not None else task.causal_dim,
         make_fresh=make_fresh,
     )
+    spy, notes = _loss_spy(ctx, spec.loss_floor if spec.loss_floor is not None else task.loss_floor)
     checks = active_checks(spec, "task")
     for c in checks:
         c.before(ctx)
-    outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
+    spy.install()  # after the checks' probes: only the loop's own first loss is recorded
+    try:
+        outcome = train(ctx, monitor, checks, log=log, log_every=spec.log_every)
+    finally:
+        spy.close()
     check_results: list[CheckRecord] = []
     for c in checks:
         check_results.extend(c.finish(ctx))
-    verdict, reason = decide(outcome, check_results, spec.fail_on_warn)
+    cause = likely_cause(outcome.decision, check_results, spy, dropout, monitor)
+    verdict, reason = decide(outcome, check_results, spec.fail_on_warn, cause)
     return {
         **loss_fields(outcome, monitor),
         "verdict": verdict,
@@ -133,7 +151,17 @@ def run(spec: Spec, started: float) -> ResultRecord:
         "device": str(device),
         "mode": "task",
         "entrypoint": spec.entrypoint,
+        "notes": [n for n in [*notes, dropout.note] if n],
     }
+
+
+def _loss_spy(ctx: Context, fixed_floor: float | None) -> tuple[LossSpy, list[str]]:
+    """The spy the loop's first step settles (a derived floor for the monitor, a report note);
+    loss_at_init and finite read what it saw from ``ctx.shared``."""
+    spy, notes = LossSpy(), []
+    ctx.shared["loss_spy"] = spy
+    ctx.shared["first_step"] = lambda loss: notes.append(spy.settle(ctx.monitor, fixed_floor, loss))
+    return spy, notes
 
 
 def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> ResultRecord:

@@ -49,6 +49,8 @@ class Spec:
     skip_checks: list[str] = field(default_factory=list)
     allow_unused: list[str] = field(default_factory=list)
     fail_on_warn: bool = False
+    causal_dim: int | None = None  # overrides the task's causal_dim and script mode's detection
+    keep_dropout: bool = False
     pin: Pin = "auto"
     samples_dependent: bool = False
     name: str = "overfit-gate"

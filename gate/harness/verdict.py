@@ -116,7 +116,8 @@ class Monitor:
         """Consume the next losses (step numbers continue from the last call)."""
         for v in values:
             if self.decision is not None:
-                break
+                self._past_decision(v)
+                continue
             if self._held is not None:
                 self._held.append(v)
                 if self.seen + len(self._held) < SIGN_WINDOW and math.isfinite(v):  # the first 16 steps
@@ -129,6 +130,14 @@ class Monitor:
             else:
                 self._one(v)
         return self.decision
+
+    def _past_decision(self, v: float) -> None:
+        """A step that ran past the decision in the same chunk is real: keep the best true, so
+        the progress line and the report's "best @ step" agree with the losses."""
+        step = self.seen
+        self.seen += 1
+        if self.best is not None and math.isfinite(v) and v < self.best:
+            self.best, self.best_step = v, step
 
     def _release(self) -> None:
         held, self._held = self._held or [], None

@@ -86,6 +86,7 @@ jobs:
       - uses: {CHECKOUT}
         with:
           persist-credentials: false
+          fetch-depth: 0   # the base commit's config decides the verdict keys (docs/security.md)
 {_gate_steps(project)}      - uses: {UPLOAD}
         if: always()
         with:
@@ -121,6 +122,7 @@ jobs:
         with:
           subcommand: publish
           out: {ARTIFACT}
+          require-publish: "true"   # a missing permission fails loudly instead of posting nothing
 """
 
 

@@ -184,7 +184,8 @@ def _facts(result: Result) -> str:
         what = f"Command: {_code(' '.join(result.command), 300)}"
     version = f"overfit-gate {result.gate_version}" if result.gate_version else ""
     tail = " · ".join(p for p in (what, version) if p)
-    return "### Run\n\n" + table + (f"\n\n{tail}" if tail else "")
+    notes = "".join(f"\n\n_Note: {_cell(n, 300)}_" for n in result.notes)
+    return "### Run\n\n" + table + (f"\n\n{tail}" if tail else "") + notes
 
 
 def _traceback(tb: str, limit: int) -> str:

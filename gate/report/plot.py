@@ -21,7 +21,9 @@ from gate.result import Result
 FIG_INCHES = (8.0, 4.2)
 DPI = 125
 SIZE_PX = (round(FIG_INCHES[0] * DPI), round(FIG_INCHES[1] * DPI))
-SUBTITLE_CHARS = 130
+SUBTITLE_WIDTH = 100  # characters per subtitle line: fits the 8 in figure at 9 pt
+SUBTITLE_LINES = 3
+SUBTITLE_CHARS = SUBTITLE_WIDTH * SUBTITLE_LINES
 MAX_BUCKETS = 1500  # min/max envelope above 3,000 points: same picture, fast to draw
 
 COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "not_applicable": "#6e7781"}
@@ -121,6 +123,16 @@ def describe(result: Result) -> str:
     return "; ".join(curves)
 
 
+def subtitle(reason: str) -> str:
+    """The reason wrapped onto up to SUBTITLE_LINES lines (a single line was cut off at the
+    figure's edge); longer reasons end in an ellipsis and show in full in the report."""
+    lines = textwrap.wrap(reason, SUBTITLE_WIDTH) or [""]
+    if len(lines) > SUBTITLE_LINES:
+        rest = textwrap.shorten(" ".join(lines[SUBTITLE_LINES - 1 :]), SUBTITLE_WIDTH, placeholder=" …")
+        lines = [*lines[: SUBTITLE_LINES - 1], rest]
+    return "\n".join(lines)
+
+
 def load_pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend (never a display, even where one is configured)."""
     import matplotlib
@@ -140,7 +152,7 @@ def render_png(result: Result, path: Path) -> Path:
             color = COLORS[result.verdict]
             fig.suptitle(title(result), color=color, fontweight="bold", x=0.01, ha="left")
             ax.set_title(
-                textwrap.shorten(result.reason, SUBTITLE_CHARS, placeholder=" …"),
+                subtitle(result.reason),
                 fontsize=9,
                 loc="left",
                 color="#57606a",

@@ -39,6 +39,7 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
     lines.append("  " + "   ".join(facts))
     if result.pinning:
         lines.append(f"  batch: {_l(result.pinning)}")
+    lines += [f"  note: {_l(n)}" for n in result.notes]
     for c in result.checks:
         lines.append(f"  [{MARK[c.status]:>4}] {_l(c.name)}: {_l(c.message)}")
         if c.hint and c.status in ("fail", "warn"):

@@ -1,5 +1,5 @@
-"""Runner backends, listed in one place. Imported lazily: the docker SDK is only loaded
-when the docker runner is used."""
+"""Runner backends, listed in one place. Imported lazily: the docker SDK and the kubernetes
+client are only loaded when their runner is used."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from gate.runners.base import Job, LogSink, Outcome, Runner
 RUNNERS: dict[str, str] = {
     "local": "gate.runners.local:LocalRunner",
     "docker": "gate.runners.docker:DockerRunner",
+    "kubernetes": "gate.runners.kubernetes:KubernetesRunner",
 }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from gate.runners.base import SPEC_FILE, Job, LogSink, Outcome
 from gate.runners.docker_container import TrainingContainer
 from gate.runners.docker_paths import PathMap
 from gate.runners.docker_setup import connect, device_requests, ensure_image, harness_archive
-from gate.runners.process import Tail, pump
+from gate.runners.process import Tail, install_cancel, pump, restore_signals
 
 ROOT = "/overfit-gate"
 OUT = f"{ROOT}/out"
@@ -62,7 +61,7 @@ class DockerRunner:
             stop.set()
 
         # Installed before the container exists, so a cancel can never leave one behind.
-        previous = _install(_cancel)
+        previous = install_cancel(_cancel)
         try:
             with TrainingContainer(client, image, create_args, harness_archive(ROOT.lstrip("/"))) as box:
                 if stop.is_set():
@@ -74,7 +73,7 @@ class DockerRunner:
                 outcome.cancelled = bool(cancelled)
                 return outcome
         finally:
-            _restore(previous)
+            restore_signals(previous)
 
     def _create_args(self, client: Any, image: str, devices: list[Any], job: Job) -> dict[str, Any]:
         """Everything ``containers.create`` is given besides the image: what runs, what is
@@ -186,15 +185,3 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield from done
     if pending:
         yield pending
-
-
-def _install(handler: Any) -> dict[int, Any] | None:
-    # A cancelled workflow sends SIGINT then SIGTERM (docker run forwards both to us).
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-
-def _restore(previous: dict[int, Any] | None) -> None:
-    for sig, handler in (previous or {}).items():
-        signal.signal(sig, handler)

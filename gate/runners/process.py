@@ -9,7 +9,9 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any
 
 from gate.runners.base import LogSink
 
@@ -61,3 +63,16 @@ def kill_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
 def _killpg_quiet(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def install_cancel(handler: Callable[[int, FrameType | None], None]) -> dict[int, Any] | None:
+    """Route SIGTERM and SIGINT to ``handler`` (a cancelled workflow sends SIGINT, then SIGTERM,
+    then SIGKILL); returns what to restore. Only the main thread may install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def restore_signals(previous: dict[int, Any] | None) -> None:
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler)

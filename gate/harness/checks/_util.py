@@ -14,9 +14,21 @@ import torch
 @contextmanager
 def preserved(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
     """Run probes without side effects: train/eval flags, buffers (BatchNorm running
-    stats) and the RNG streams are restored afterwards, even when the probe raises."""
+    stats) and the RNG streams are as they were afterwards, even when the probe raises.
+
+    Buffers are *swapped* for copies the probe owns, never written back in place: the
+    script's autograd graph may have saved the originals (BatchNorm's running stats, a
+    slice of BERT's ``position_ids``), and an in-place restore would bump their version
+    counters and break the script's own ``backward()``."""
     modes = [(m, m.training) for m in model.modules()]
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    owned: dict[int, torch.Tensor] = {}  # one copy per tensor: tied buffers stay tied
+    swapped: list[tuple[torch.nn.Module, str, torch.Tensor]] = []
+    for m in model.modules():
+        for name, b in list(m._buffers.items()):
+            if b is not None:
+                copy = owned.setdefault(id(b), b.detach().clone())
+                swapped.append((m, name, b))
+                m._buffers[name] = copy
     devices = [device] if device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=devices):
@@ -24,9 +36,8 @@ def preserved(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
     finally:
         for m, was in modes:
             m.training = was
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
+        for m, name, b in swapped:
+            m._buffers[name] = b
 
 
 def first_tensor(out: Any) -> torch.Tensor | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from gate.harness import phase
 from gate.harness.contract import CheckRecord, CheckStatus
 from gate.harness.spec import Mode, Spec
 from gate.harness.verdict import Monitor
@@ -81,10 +82,16 @@ class Guarded(Check):
         if self.error is not None:
             return default
         try:
+            if hook in ("before", "finish"):  # where the probes run: a kill there names the check
+                with phase.within(f"the gate's own {self.name} check"):
+                    return getattr(self.inner, hook)(*args)
             return getattr(self.inner, hook)(*args)
         except Exception as exc:  # any check bug must stay a warning
             first = str(exc).splitlines()[0] if str(exc) else ""
-            self.error = f"{type(exc).__name__} in {hook}" + (f": {first}" if first else "")
+            if isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in first.lower():
+                self.error = f"the gate's own probe ran out of memory in {hook} ({first or type(exc).__name__})"
+            else:
+                self.error = f"{type(exc).__name__} in {hook}" + (f": {first}" if first else "")
             return default
 
     def before(self, ctx: Context) -> None:
@@ -101,8 +108,15 @@ class Guarded(Check):
                     self.name,
                     "warn",
                     f"could not run: {self.error}",
-                    f"the model or batch has a shape this check does not handle; turn it off with "
-                    f'skip_checks = ["{self.name}"] and report it to overfit-gate',
+                    # The gate's own failure, never the pipeline's: say so.
+                    "this is the gate's own check failing, not your pipeline: "
+                    + (
+                        "its probe needs one extra forward and backward on a few samples; "
+                        if "out of memory" in self.error
+                        else "the model or batch has a shape it does not handle; "
+                    )
+                    + f'turn it off with skip_checks = ["{self.name}"] and report it to overfit-gate',
+                    gate_error=self.error,
                 )
             ]
         return list(out)

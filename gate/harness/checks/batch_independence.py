@@ -99,18 +99,21 @@ class BatchIndependence(Check):
             p = probe.run(ctx, n)
             if isinstance(p, str):
                 return result(NAME, "skip", f"could not probe: {p}")
+            n = p.n  # the probe ran on a slice of the batch
             out = as_samples(p.output, n)
             if out is None:
                 return result(NAME, "skip", f"no dim of the output {tuple(p.output.shape)} has the batch size {n}")
             w = probe.projection(out)
             seen_signal = False
             for i in sorted({0, n - 1}):
-                leaf_g, mod_g = p.grads((out[i] * w[i]).sum())
+                scalar = (out[i] * w[i]).sum()
+                leaf_g = p.grads(scalar)
                 checks = [leaks(g, i) for g in leaf_g]
                 bad = [(leaf.label, r) for leaf, (f, r) in zip(p.leaves, checks, strict=True) if f]
                 seen_signal |= any(f is not None for f, _ in checks)
                 if bad:
                     others = self._others(leaf_g, i)
+                    mod_g = p.module_grads(scalar)
                     where = probe.locate([leaks(g, i)[0] for g in mod_g], p.modules, "samples mix")
                     label, ratio = bad[0]
                     rtxt = "all of it" if ratio == float("inf") else f"{ratio:.2g}x its own"

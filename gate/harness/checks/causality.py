@@ -1,6 +1,8 @@
-"""causality (when the task declares ``causal_dim``): the output at position t must not
-depend on inputs at positions > t (a missing or wrong causal mask), and the loss must not
-score position t against a token the model already sees there (targets not shifted)."""
+"""causality (for autoregressive models: the task's ``causal_dim``, the ``causal-dim`` key, or
+detected in script mode): the output at position t must not depend on inputs at positions
+> t (a missing or wrong causal mask), and the loss must score position t against token t+1:
+not a token the model already sees (targets not shifted), nor one further ahead (shifted
+twice)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 import torch
 
 from gate.harness.batch import batch_size
-from gate.harness.checks import probe
+from gate.harness.checks import probe, shift
 from gate.harness.checks._util import first_tensor, preserved
 from gate.harness.checks.base import Check, Context, result
 from gate.harness.contract import CheckRecord
@@ -21,10 +23,11 @@ MASK_HINT = (
     "scaled_dot_product_attention), and nothing else (a convolution without left padding, a "
     "bidirectional RNN, a pooling over time) may look ahead"
 )
-SHIFT_HINT = (
-    "shift the targets by one: inputs = tokens[:, :-1], targets = tokens[:, 1:] (the model sees "
-    "tokens up to t and predicts token t+1)"
-)
+NOT_DECLARED = {
+    "task": "no causal_dim declared (set causal_dim in the task, or causal-dim in the config, for autoregressive models)",
+    "script": "not recognised as an autoregressive model (no integer token input whose targets are the same tokens "
+    "shifted); set causal-dim = 1 in the config if it is one",
+}
 
 
 def time_mass(g: torch.Tensor, sample: int, dim: int) -> torch.Tensor | None:
@@ -58,7 +61,7 @@ class Causality(Check):
         self.results: list[CheckRecord] | None = None
         self.shift_checked = False
         if ctx.causal_dim is None:
-            self.results = [result(NAME, "skip", "no causal_dim declared (set it for autoregressive models)")]
+            self.results = [result(NAME, "skip", NOT_DECLARED.get(ctx.mode, NOT_DECLARED["task"]))]
             return
         self.results = self._probe(ctx, final=False)
 
@@ -75,6 +78,7 @@ class Causality(Check):
             p = probe.run(ctx, n)
             if isinstance(p, str):
                 return [result(NAME, "skip", f"could not probe: {p}")]
+            n = p.n  # the probe ran on a slice of the batch
             out = p.output
             if out.dim() <= dim or out.shape[0] != n:
                 return [
@@ -87,11 +91,21 @@ class Causality(Check):
                 if t < 0 or t >= length - 1:
                     continue
                 s = (out[0].select(dim - 1, t) * w[0].select(dim - 1, t)).sum()
-                leaf_g, mod_g = p.grads(s)
+                leaf_g = p.grads(s)
                 for leaf, g in zip(p.leaves, leaf_g, strict=True):
                     flag, future = future_leak(g, t, dim, length)
                     signal |= flag is not None
+                    if flag and _reconstructs(ctx):
+                        return [
+                            result(
+                                NAME,
+                                "skip",
+                                "a bidirectional model trained to reconstruct its own tokens (not autoregressive): "
+                                f"{ctx.shared['causal'].why}; set causal-dim = 1 if it is meant to be causal",
+                            )
+                        ]
                     if flag:
+                        mod_g = p.module_grads(s)
                         where = probe.locate(
                             [future_leak(mg, t, dim, length)[0] for mg in mod_g], p.modules, "the future leaks in"
                         )
@@ -122,8 +136,14 @@ class Causality(Check):
         dim = ctx.causal_dim
         assert dim is not None
         tokens = next((leaf.tokens for leaf in p.leaves if leaf.tokens is not None and leaf.tokens.dim() > dim), None)
-        if tokens is None or ctx.loss_fn is None:
+        if tokens is None:
             return None
+        detected = ctx.shared.get("causal")
+        if ctx.loss_fn is None:  # the loss is computed outside the model: the spy's targets tell
+            if detected is None:
+                return None
+            self.shift_checked = True
+            return shift.verdict(NAME, detected.lag, None, "the loss's targets")
         captured: list[torch.Tensor] = []
 
         def grab(mod: torch.nn.Module, args: Any, out: Any) -> None:
@@ -133,7 +153,7 @@ class Causality(Check):
 
         handle = ctx.model.register_forward_hook(grab)
         try:
-            loss = ctx.loss_fn(ctx.model, ctx.batch)
+            loss = ctx.loss_fn(ctx.model, p.batch)
         finally:
             handle.remove()
         if not captured or not isinstance(loss, torch.Tensor) or not loss.requires_grad:
@@ -144,31 +164,14 @@ class Causality(Check):
         (g,) = torch.autograd.grad(loss, [logits], allow_unused=True)
         if g is None:
             return None
-        valid = (g < 0).sum(dim=-1) == 1  # exactly one pulled-up class: a target
-        target = g.argmin(dim=-1)
-        seen: dict[int, float] = {}
-        for lag in (0, 1, -1):  # target[t] == tokens[t - lag]
-            a = target.narrow(dim, max(lag, 0), target.shape[dim] - abs(lag))
-            b = tokens.narrow(dim, max(-lag, 0), tokens.shape[dim] - abs(lag))
-            v = valid.narrow(dim, max(lag, 0), valid.shape[dim] - abs(lag))
-            if int(v.sum()) == 0:
-                return None
-            seen[lag] = float(((a == b) & v).sum()) / float(v.sum())
+        # Exactly one pulled-up class per position is a target; others are ignored (-1).
+        target = torch.where((g < 0).sum(dim=-1) == 1, g.argmin(dim=-1), -1)
+        t, ids = (x.movedim(dim, -1).reshape(-1, x.shape[dim]) for x in (target, tokens))
+        lag = shift.best_lag(t, ids)
+        if lag is None:
+            return None
         self.shift_checked = True
-        lag = max((0, 1), key=lambda k: seen[k])
-        if seen[lag] >= 0.9 and seen[-1] <= 0.5:
-            which = "the same position" if lag == 0 else "the previous position"
-            return result(
-                NAME,
-                "fail",
-                f"the loss scores position t against the token the model is fed at {which} "
-                f"({seen[lag]:.0%} of targets), not the next one: it can copy instead of predict",
-                SHIFT_HINT,
-                match_same=seen[0],
-                match_previous=seen[1],
-                match_next=seen[-1],
-            )
-        return None
+        return shift.verdict(NAME, lag, shift.scores(t, ids)[lag], "the loss's targets")
 
     def on_sync(self, ctx: Context, step: int) -> bool:
         # A leak found at initialisation is structural (a missing mask, unshifted targets):
@@ -179,3 +182,10 @@ class Causality(Check):
         if self.results is None:
             self.results = self._probe(ctx, final=True)
         return self.results or []
+
+
+def _reconstructs(ctx: Context) -> bool:
+    """Detected (not declared) as a token model whose targets are its inputs, unshifted: a
+    model that sees the future there is an autoencoder or denoiser, not a broken LM."""
+    detected = ctx.shared.get("causal")
+    return detected is not None and detected.lag >= 0 and ctx.spec.causal_dim is None

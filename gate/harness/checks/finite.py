@@ -14,6 +14,7 @@ from gate.harness.checks._util import listing
 from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
 from gate.harness.contract import CheckRecord
+from gate.harness.diagnose import all_ignored
 
 NAME = "finite"
 CAUSES = (
@@ -98,7 +99,8 @@ class Finite(Check):
             msg = f"the loss became non-finite at step {loss_step}"
             if self.param_event:
                 msg += f"; parameters {listing(self.param_event[1], 3)} are {self.param_event[2]}"
-            hint = "the forward pass or loss produced it before any gradient did: " + CAUSES
+            ignored = all_ignored(ctx.shared.get("loss_spy")) if loss_step == 0 else ""
+            hint = ignored or "the forward pass or loss produced it before any gradient did: " + CAUSES
         else:
             assert self.param_event is not None
             step, names, kind = self.param_event

@@ -23,6 +23,33 @@ from gate.harness.contract import CheckRecord
 from gate.harness.verdict import Monitor, fmt
 
 NAME = "input_dependence"
+# The zeroed run is judged on how far down it gets, not on a race to the exact target: a
+# healthy pipeline without inputs stalls near the label entropy (measured: 0.2-0.6 of the
+# real run's way down, e.g. a masked LM whose positions still tell labels apart ~0.8), while
+# a leak gets all the way (the b13 case: 99 %, 1.36 -> 0.0146 against a 0.0136 target).
+LEAK = 0.95  # fail when the zeroed run covers this much of the real run's first -> target
+
+
+def leak_target(mon: Monitor) -> float:
+    """The loss the zeroed run must not reach: LEAK of the way from the first loss to the target."""
+    assert mon.first is not None and mon.target is not None
+    return mon.target + (1 - LEAK) * (mon.first - mon.target)
+
+
+def covered(mon: Monitor, best: float | None) -> float:
+    assert mon.first is not None and mon.target is not None
+    gap = mon.first - mon.target
+    return (mon.first - best) / gap if best is not None and gap > 0 else 0.0
+
+
+def leak_message(mon: Monitor, zeroed: Monitor, what: str) -> str:
+    return (
+        f"with {what} zeroed the loss still fell to {fmt(zeroed.best)} (step {zeroed.target_step}), "
+        f"{covered(mon, zeroed.best):.0%} of the way from {fmt(mon.first)} to the target {fmt(mon.target)} "
+        f"(the real run reached it at step {mon.target_step}): the loss does not depend on the input"
+    )
+
+
 SLOWDOWN = 2  # the zeroed run may need this many times the real run's steps
 BEHIND = 0.25  # stop once it trails the slowed-down real curve by this fraction of the gap
 STALL = 0.01  # ... or improved by less than this fraction of the gap over one sync window
@@ -80,7 +107,7 @@ class InputDependence(Check):
         handle = model.register_forward_pre_hook(zero_inputs, with_kwargs=True)
         monitor = Monitor(
             steps=budget,
-            target_loss=mon.target,
+            target_loss=leak_target(mon),
             floor=mon.floor,
             confirm_steps=1,
             divergence_factor=1e9,
@@ -133,13 +160,13 @@ class InputDependence(Check):
             handle.remove()
         curve = outcome.losses
         data: dict[str, Any] = {"losses": curve, "steps": outcome.steps, "budget": budget, "target": mon.target}
+        data["covered"] = covered(mon, monitor.best)
         if monitor.target_step is not None:
             return [
                 result(
                     NAME,
                     "fail",
-                    f"with every model input zeroed the loss still reached the target {fmt(mon.target)} "
-                    f"(step {monitor.target_step}; the real run needed {mon.target_step}): the loss does not depend on the input",
+                    leak_message(mon, monitor, "every model input"),
                     "the targets or the loss come from something other than the inputs: labels computed from the "
                     "model's own output (e.g. y = model(x).argmax()), a loss that ignores the prediction, or the "
                     "forward ignores its input",
@@ -151,7 +178,8 @@ class InputDependence(Check):
             result(
                 NAME,
                 "pass",
-                f"with the inputs zeroed the loss stayed at {fmt(best)} (real run: target {fmt(mon.target)} at step {mon.target_step})",
+                f"with the inputs zeroed the loss stayed at {fmt(best)}, {covered(mon, best):.0%} of the way to the target "
+                f"{fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way or more)",
                 **data,
             )
         ]

@@ -6,11 +6,16 @@ the outputs of the ``nn.Embedding`` layers that consume them are swapped for lea
 Every submodule's output is recorded too, so a dependency that should not exist can be
 traced to the place it enters: the last module whose output still carries it, and the
 first one after it whose output no longer does.
+
+Memory is bounded by probing a slice: the first ``SAMPLES`` samples of the batch (every
+per-sample tensor sliced alike), so the gate's own peak is about one forward and backward
+on that many samples. A model that cannot run on fewer samples (a batch size baked into a
+``view``) is probed on the whole batch instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +26,7 @@ from gate.harness.checks._util import first_tensor
 from gate.harness.checks.base import Context
 
 TOL = 1e-3  # relative: cross-sample / future gradient mass over the legitimate mass
+SAMPLES = 4  # samples probed: two are enough to see mixing; more only costs memory
 
 
 @dataclass
@@ -35,18 +41,57 @@ class Probe:
     output: torch.Tensor
     leaves: list[Leaf]
     modules: list[tuple[str, str, torch.Tensor]] = field(default_factory=list)  # name, type, output
+    batch: Any = None  # what was forwarded: the slice of ctx.batch (targets included)
+    n: int = 0  # its number of samples
 
-    def grads(self, scalar: torch.Tensor) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
-        """Gradients of ``scalar`` w.r.t. the leaves and the recorded module outputs."""
-        targets = [leaf.tensor for leaf in self.leaves] + [t for _, _, t in self.modules]
-        got = torch.autograd.grad(scalar, targets, retain_graph=True, allow_unused=True)
-        return list(got[: len(self.leaves)]), list(got[len(self.leaves) :])
+    def grads(self, scalar: torch.Tensor) -> list[torch.Tensor | None]:
+        """Gradients of ``scalar`` w.r.t. the leaves (the graph is kept for more calls)."""
+        got = torch.autograd.grad(scalar, [leaf.tensor for leaf in self.leaves], retain_graph=True, allow_unused=True)
+        return list(got)
+
+    def module_grads(self, scalar: torch.Tensor) -> list[torch.Tensor | None]:
+        """Gradients w.r.t. every recorded module output: only to say where a finding enters,
+        so only computed once something was found (they cost a copy of every activation)."""
+        got = torch.autograd.grad(scalar, [t for _, _, t in self.modules], retain_graph=True, allow_unused=True)
+        return list(got)
+
+
+def take(obj: Any, n: int, k: int) -> Any:
+    """The first ``k`` samples of every per-sample tensor (dim 0 == ``n``) in a batch;
+    everything else (scalars, shared tables, broadcast masks) as it is."""
+    if isinstance(obj, torch.Tensor):
+        return obj[:k] if obj.dim() >= 1 and obj.shape[0] == n else obj
+    if isinstance(obj, Mapping):
+        items = {key: take(v, n, k) for key, v in obj.items()}
+        try:
+            return items if type(obj) is dict else type(obj)(items)  # type: ignore[call-arg]
+        except Exception:  # a mapping type we cannot rebuild
+            return items
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(take(v, n, k) for v in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(take(v, n, k) for v in obj)
+    return obj
 
 
 def run(ctx: Context, n_samples: int) -> Probe | str:
-    """Forward ``ctx.batch`` with differentiable inputs. Call inside ``preserved()`` with the
-    model already in eval mode. Returns a reason string when there is nothing to probe."""
-    model, batch = ctx.model, ctx.batch
+    """Forward a slice of ``ctx.batch`` (``SAMPLES`` samples) with differentiable inputs;
+    the whole batch when the model cannot run on the slice. Call inside ``preserved()``
+    with the model already in eval mode. Returns a reason string when there is nothing to
+    probe."""
+    k = min(n_samples, SAMPLES)
+    if k < n_samples:
+        try:
+            return _run(ctx, take(ctx.batch, n_samples, k), k)
+        except torch.OutOfMemoryError:
+            raise
+        except Exception:  # e.g. a batch size hard-coded in a reshape: probe everything
+            pass
+    return _run(ctx, ctx.batch, n_samples)
+
+
+def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
+    model = ctx.model
     keys = ctx.input_keys
     inputs = get_inputs(batch, keys)
     leaves: list[Leaf] = []
@@ -104,7 +149,7 @@ def run(ctx: Context, n_samples: int) -> Probe | str:
         return "no input reaches the model as a float tensor or through an nn.Embedding"
     if not out.requires_grad:
         return "the model output does not depend on any input through autograd"
-    return Probe(out, leaves, modules)
+    return Probe(out, leaves, modules, batch, n_samples)
 
 
 def locate(flags: list[bool | None], modules: list[tuple[str, str, torch.Tensor]], what: str) -> str:

@@ -11,6 +11,7 @@ import torch
 
 from gate.harness.batch import LABEL_KEYS
 from gate.harness.checks.base import Context
+from gate.harness.script.causal import detect
 from gate.harness.script.pinning import describe, find_loss
 
 if TYPE_CHECKING:
@@ -48,6 +49,12 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         if isinstance(v, torch.Tensor) and v.dim() >= 1 and name(k).lower() not in LABEL_KEYS
     ]
 
+    spy = session.spy
+    causal_dim, detected = session.spec.causal_dim, None
+    if causal_dim is None:  # the key overrides detection
+        detected = detect(batch, keys, name, [c.target for c in spy.calls if c.target is not None])
+        causal_dim = 1 if detected is not None else None
+
     def forward(model: torch.nn.Module, b: Any) -> Any:
         return model(*[b[i] for i in range(n_pos)], **{k: b[k] for k in b if not isinstance(k, int)})
 
@@ -70,8 +77,9 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         device=session.device,
         monitor=session.monitor,
         mode="script",
-        causal_dim=None,
+        causal_dim=causal_dim,
         make_fresh=None,
+        shared={"loss_spy": spy, "causal": detected},
     )
 
 

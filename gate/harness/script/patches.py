@@ -20,6 +20,9 @@ from gate.harness.script.pinning import PinnedIterator, unwrap
 from gate.harness.script.session import Session
 from gate.harness.script.targets import TARGET_LOSSES
 
+# torch.compile traces through our wrappers: they step aside while it does (torch < 2.3 has no flag).
+is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
+
 
 class Patcher:
     def __init__(self) -> None:
@@ -40,7 +43,11 @@ class Patcher:
 
 
 def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
-    """Backward, optimizer construction and step, module calls; DataLoaders when pinning them."""
+    """Backward, optimizer construction and step, module calls; DataLoaders when pinning them;
+    the loss spy and the dropout switch, before the script computes its first loss."""
+    session.spy.install()
+    patcher.on_undo(session.spy.remove)
+    session.dropout.install(patcher.replace)
     orig_tensor_backward = torch.Tensor.backward
     orig_autograd_backward = torch.autograd.backward
 
@@ -76,6 +83,11 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
 
     @functools.wraps(orig_call)
     def module_call(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if is_compiling():
+            # Inside a graph torch.compile is tracing: the compiled module's own call was
+            # seen outside, eagerly. Tracing our bookkeeping would add guards on it,
+            # recompiles and graph breaks the plain script does not have.
+            return orig_call(self, *args, **kwargs)
         if session.call_depth or session.quiet:
             session.call_depth += 1
             try:
@@ -83,16 +95,18 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
             finally:
                 session.call_depth -= 1
         # Outermost call: a candidate top-level module (and the one whose inputs may be replayed).
-        args, kwargs = session.modules.outer_call(self, args, kwargs)
-        in_model = unwrap(self) is session.modules.top
-        if in_model and torch.is_grad_enabled():
-            session.targets.new_forward()  # the loss calls after this one score this forward
+        with session.own("module-call instrumentation"):
+            args, kwargs = session.modules.outer_call(self, args, kwargs)
+            in_model = unwrap(self) is session.modules.top
+            if in_model and torch.is_grad_enabled():
+                session.targets.new_forward()  # the loss calls after this one score this forward
         session.call_depth, session.in_model = 1, in_model
         try:
             out = orig_call(self, *args, **kwargs)
         finally:
             session.call_depth, session.in_model = 0, False
-        session.modules.outer_result(self, out)
+        with session.own("module-call instrumentation"):
+            session.modules.outer_result(self, out)
         return out
 
     patcher.replace(torch.nn.Module, "__call__", module_call)
@@ -132,8 +146,9 @@ def _install_targets(session: Session, patcher: Patcher) -> None:
             continue
 
         def wrapped(input: Any, target: Any, *args: Any, _name: str = name, _fn: Any = original, **kwargs: Any) -> Any:
-            # A loss the model computes itself (nanoGPT's) already sees the replayed targets.
-            if not (session.quiet or session.in_model):
+            # A loss the model computes itself (nanoGPT's) already sees the replayed targets;
+            # inside a graph dynamo is tracing, our bookkeeping would add recompiles.
+            if not (is_compiling() or session.quiet or session.in_model):
                 target = session.targets.target(_name, input, target, session.modules.replayed_now)
             return _fn(input, target, *args, **kwargs)
 

@@ -69,12 +69,21 @@ def shapes(obj: Any) -> list[tuple[Any, ...]]:
 
 
 def unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    """The model inside DistributedDataParallel / DataParallel: the wrapper is not the model
-    (the checks run the module inside, whose forward needs no collectives)."""
+    """The model inside DistributedDataParallel / DataParallel and torch.compile's
+    OptimizedModule (``_orig_mod``): the wrapper is not the model. The checks run the module
+    inside (no collectives, no recompiles), and its ``forward`` signature names the
+    arguments (``OptimizedModule.forward(*args, **kwargs)`` names none: nanoGPT's
+    ``targets`` would not be recognised as a label)."""
     from torch.nn.parallel import DataParallel, DistributedDataParallel
 
-    while isinstance(module, (DataParallel, DistributedDataParallel)):
-        module = module.module
+    for _ in range(8):  # compile(DDP(compile(m))) and friends; never loop forever
+        if isinstance(module, (DataParallel, DistributedDataParallel)):
+            module = module.module
+        else:
+            inner = getattr(module, "_orig_mod", None)
+            if not isinstance(inner, torch.nn.Module):
+                break
+            module = inner
     return module
 
 
@@ -208,6 +217,10 @@ class ModuleTracker:
         self._candidates.clear()
         self._returns_loss.clear()
         return self.top
+
+    def seen(self) -> list[torch.nn.Module]:
+        """The candidate top-level modules called so far (before the first backward chose one)."""
+        return [c[0] for c in self._candidates.values()] + ([self.top] if self.top is not None else [])
 
     def take_calls(self) -> int:
         calls, self.top_calls = self.top_calls, 0

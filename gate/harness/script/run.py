@@ -8,8 +8,10 @@ from typing import Any
 
 import torch
 
+from gate.harness import output
 from gate.harness.checks.base import result
 from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord
+from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
@@ -18,7 +20,7 @@ from gate.harness.script.context import pinning_sentence
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
-from gate.harness.script.session import Session, StopScript
+from gate.harness.script.session import GateInternalError, Session, StopScript
 from gate.harness.spec import Spec
 
 
@@ -41,7 +43,7 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
         try:
             command.run(target)
             ended = "returned"
-        except StopScript:
+        except (StopScript, GateInternalError):
             pass
         except SystemExit as exc:
             exit_code = exc.code
@@ -51,8 +53,24 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
                 raise
     finally:
         patcher.restore()
+    if session.internal_error is not None:
+        return _internal_error(session, started)
     session.flush()
     return _result(spec, session, started, ended, exit_code, target)
+
+
+def _internal_error(session: Session, started: float) -> ResultRecord:
+    """The gate's own instrumentation failed: say so, never blame the pipeline."""
+    exc = session.internal_error
+    assert exc is not None
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = (
+        f"overfit-gate internal error, not your pipeline: the gate's instrumentation raised {type(exc).__name__} "
+        f"({first}); please report it to overfit-gate with the traceback in result.json"
+    )
+    out = _error(session, started, ErrorKind.GATE_INTERNAL, reason)
+    out["error"] = output.error_info(exc, ErrorKind.GATE_INTERNAL) | {"message": reason}
+    return out
 
 
 def _error(session: Session, started: float, kind: str, reason: str) -> ResultRecord:
@@ -139,6 +157,9 @@ def _result(
                 ErrorKind.LOSS_NOT_FOUND,
                 f"could not find the loss: {session.loss_problem}; the gate reads the loss from the scalar tensor .backward() is called on",
             )
+        unused = _loss_never_backpropagated(session, started)
+        if unused is not None:
+            return unused
         children = session.workers.children
         elsewhere = (
             f"; it started {children} other process(es) (subprocess / multiprocessing), and training that runs "
@@ -175,7 +196,8 @@ def _result(
     checks = _finish_checks(session)
     if spec.enabled(NAME):  # task mode's version needs a fresh model; here the script makes it again
         checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
-    verdict, reason = decide(outcome, checks, spec.fail_on_warn)
+    cause = likely_cause(outcome.decision, checks, session.spy, session.dropout, session.monitor)
+    verdict, reason = decide(outcome, checks, spec.fail_on_warn, cause)
     if not session.stopping and not decided:
         how = (
             "returned"
@@ -200,6 +222,48 @@ def _result(
         "mode": "script",
         "pinning": session.pinning,
         "command": list(spec.command),
+        "notes": [n for n in [*session.notes, session.dropout.note] if n],
+    }
+
+
+LIGHTNING_HINT = (
+    "training_step must return the loss (or a dict with a 'loss' key): when it returns None, Lightning "
+    "skips backward and optimizer.step for that batch without an error (only a warning), so nothing trains"
+)
+
+
+def _lightning(session: Session) -> bool:
+    """A LightningModule was called (checked by class name: the harness never imports lightning)."""
+    return any(
+        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        for m in session.modules.seen()
+        for c in type(m).__mro__
+    )
+
+
+def _loss_never_backpropagated(session: Session, started: float) -> ResultRecord | None:
+    """A loss was computed with gradients and optimizer.step() ran, but nothing ever called
+    backward: the silent no-training bug (Lightning's training_step without ``return loss``),
+    not a pipeline error."""
+    if not session.spy.calls or session.unmatched_steps == 0:
+        return None
+    name = session.spy.calls[0].name
+    reason = (
+        f"a loss ({name}) was computed and optimizer.step() ran {session.unmatched_steps} times, but .backward() "
+        "was never called: the model never trains"
+    )
+    hint = LIGHTNING_HINT if _lightning(session) else "call loss.backward() before optimizer.step()"
+    check = result("loss_direction", "fail", reason, hint)
+    return {
+        "verdict": "fail",
+        "reason": reason + (" (Lightning: training_step returned None)" if _lightning(session) else ""),
+        "checks": [check],
+        "steps": 0,
+        "losses": [],
+        "duration_s": round(time.perf_counter() - started, 3),
+        "mode": "script",
+        "pinning": session.pinning or None,
+        "event_kind": "no_backward",
     }
 
 

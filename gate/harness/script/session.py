@@ -13,7 +13,9 @@ from typing import Any
 import torch
 
 from gate.harness.checks.base import Check, Context
+from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream, overrides
+from gate.harness.loss_spy import LossSpy
 from gate.harness.script.applicability import Applicability
 from gate.harness.script.context import build_context, pinning_sentence
 from gate.harness.script.grad_checks import ScriptCheck
@@ -23,16 +25,27 @@ from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
+NO_BACKWARD_STEPS = 32  # optimizer steps with a loss computed but no backward before the gate stops
+
 
 class StopScript(BaseException):
     """The verdict is known. A BaseException, so the script's own ``except Exception``
     cannot swallow it; caught by the runner at the top."""
 
 
+class GateInternalError(BaseException):
+    """The gate's own instrumentation raised (not the script, not a check: those are guarded
+    separately). A BaseException so the script's ``except Exception`` cannot swallow it; the
+    run ends as an error that says it is the gate's, never the pipeline's."""
+
+
 class Session:
     def __init__(self, spec: Spec, monitor: Monitor, checks: list[Check], log: Callable[[str], None]) -> None:
         self.spec, self.monitor, self.checks, self.log = spec, monitor, checks, log
         self.loaders = LoaderPins()
+        self.spy = LossSpy()  # installed with the patches: it must see the very first training loss
+        self.dropout = DropoutSwitch(spec.keep_dropout)
+        self.notes: list[str] = []  # for the report: a derived floor, dropout turned off
         self.modules = ModuleTracker()
         self.targets = TargetPins()
         self.fit = Applicability()
@@ -62,6 +75,7 @@ class Session:
         self.ctx: Context | None = None
         self.device = torch.device("cpu")
         self.check_errors: dict[str, str] = {}
+        self.internal_error: BaseException | None = None  # the gate's own code raised (see own())
         self.scaled: tuple[torch.Tensor, torch.Tensor] | None = None  # last GradScaler.scale output and its scale
         self.stream = LossStream(monitor, spec.sync_every, log, spec.log_every)
         self.step = 0
@@ -75,11 +89,14 @@ class Session:
     # ---- helpers
     @contextmanager
     def quietly(self) -> Iterator[None]:
+        # The checks' own loss calls are not the script's: the spy does not record them.
         previous, self.quiet = self.quiet, True
+        recording, self.spy.recording = self.spy.recording, False
         try:
             yield
         finally:
             self.quiet = previous
+            self.spy.recording = recording
 
     def _call(self, check: Check, hook: str, *args: Any) -> Any:
         """A check that cannot run in script mode is reported as skipped, not fatal."""
@@ -94,6 +111,21 @@ class Session:
             self.check_errors[check.name] = f"{type(exc).__name__}: {exc}"
             self.log(f"overfit-gate: check {check.name} could not run in script mode ({self.check_errors[check.name]})")
             return None
+
+    @contextmanager
+    def own(self, where: str) -> Iterator[None]:
+        """Gate code running inside the script's process (bookkeeping around backward, step
+        and module calls, never the script's own work). If it raises, that is the gate's
+        error: remembered, and raised on as GateInternalError so it is reported as such."""
+        try:
+            yield
+        except (StopScript, GateInternalError):
+            raise
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            self.internal_error = exc
+            self.stopping = True
+            raise GateInternalError(f"{type(exc).__name__} in the gate's {where}: {first}") from exc
 
     def _stop(self) -> None:
         self.stopping = True
@@ -114,20 +146,30 @@ class Session:
             raise StopScript()  # the script swallowed our stop: stop again
         self.in_backward = True
         try:
-            loss = self._loss_of(tensors)
-            first_in_step = self._step_backwards == 0
+            with self.own("loss bookkeeping before backward"):
+                loss = self._loss_of(tensors)
+                first_in_step = self._step_backwards == 0
+                if loss is not None:
+                    self._before_backward(loss, first_in_step)
+            out = run()  # the script's own backward: its errors are the script's
             if loss is not None:
-                self._before_backward(loss, first_in_step)
-            out = run()
-            if loss is not None and self.ctx is not None:
-                for sc in self._script:
-                    self._call(sc, "grads_after_backward", self.ctx, self.step)
-                if first_in_step:
-                    for c in self._per_step:
-                        self._call(c, "after_backward", self.ctx, self.step)
+                with self.own("checks after backward"):
+                    self._after_backward(first_in_step)
             return out
         finally:
             self.in_backward = False
+
+    def _after_backward(self, first_in_step: bool) -> None:
+        if self.backwards == 1 and self.optimizer is not None and self.ctx is None:
+            # Probes run here, after the script's backward has freed its graph: nothing
+            # they do can touch a tensor that graph saved, and its memory is back.
+            self._start_checks()
+        if self.ctx is not None:
+            for sc in self._script:
+                self._call(sc, "grads_after_backward", self.ctx, self.step)
+            if first_in_step:
+                for c in self._per_step:
+                    self._call(c, "after_backward", self.ctx, self.step)
 
     def _loss_of(self, tensors: list[torch.Tensor]) -> torch.Tensor | None:
         if tensors and all(t.numel() == 1 and t.requires_grad for t in tensors):
@@ -180,8 +222,6 @@ class Session:
                 with self.quietly():  # a stand-in that only lists the parameters for the checks
                     self.optimizer = torch.optim.SGD([p for p in top.parameters() if p.requires_grad], lr=0.0)
         self._decide_pinning()
-        if self.optimizer is not None:
-            self._start_checks()
 
     def _decide_pinning(self) -> None:
         if (
@@ -213,9 +253,15 @@ class Session:
         self._in_step = None
         if self.stopping:
             raise StopScript()
+        with self.own("step bookkeeping"):
+            self._after_step(opt)
+
+    def _after_step(self, opt: torch.optim.Optimizer) -> None:
         self.fit.stepped(id(opt), self._pending_loss is not None)
         if self._pending_loss is None:
             self.unmatched_steps += 1
+            if self.backwards == 0 and self.spy.calls and self.unmatched_steps >= NO_BACKWARD_STEPS:
+                self._stop()  # a loss is computed but never backpropagated: certain already
             return
         self._stepped.add(id(opt))
         if (
@@ -253,6 +299,9 @@ class Session:
     def _commit(self, opt: torch.optim.Optimizer | None) -> None:
         """One training step of the model is complete: record its loss (no host sync)."""
         assert self._pending_loss is not None
+        if self.step == 0:  # before the monitor sees a loss: it may need the spy's floor
+            note = self.spy.settle(self.monitor, self.spec.loss_floor, float(self._pending_loss), self._step_backwards)
+            self.notes += [note] if note else []
         due = self.stream.add(self._pending_loss)
         self.step += 1
         self._pending_loss = None
