@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("gate.commands.publish", "publish a finished result to GitHub (check run, PR comment, summary)"),
     "verify": ("gate.commands.verify", "exit 0 only if a commit carries a passing gate check"),
     "init": ("gate.commands.init", "write a gate workflow and [tool.overfit-gate] table for this repository"),
+    "compare": ("gate.commands.compare", "compare two report folders (base run vs this run), as CI does on PRs"),
 }
 
 EPILOG = """exit codes: 0 pass, 1 fail (the pipeline is broken), 2 usage or config error,
@@ -28,7 +29,8 @@ EPILOG = """exit codes: 0 pass, 1 fail (the pipeline is broken), 2 usage or conf
 examples:
   overfit-gate run --entrypoint examples/mlp_classifier.py:make_task
   overfit-gate run --steps 300 -- python train.py --lr 3e-4
-  overfit-gate verify --sha $GITHUB_SHA"""
+  overfit-gate verify --sha $GITHUB_SHA
+  overfit-gate compare main-report/ overfit-gate-report/"""
 
 
 def _top_parser() -> argparse.ArgumentParser:

@@ -150,6 +150,23 @@ class Config(BaseModel):
         False, description="Docker runner: give the training container network access.", json_schema_extra=WORKFLOW
     )
 
+    # Base-branch comparison (docs/baseline.md)
+    baseline: str | None = Field(
+        None,
+        description="Report folder of a base run to compare with, or `off`. Default: on pull requests, the gate's result on the base commit (or its nearest ancestor) on GitHub.",
+    )
+    regression_factor: float = Field(
+        2.0, gt=1, description="Flag a regression when steps to target exceed this multiple of the base's."
+    )
+    first_loss_tolerance: float = Field(
+        0.5,
+        gt=0,
+        description="Flag a first loss that moved by more than this fraction of the base's distance to the floor.",
+    )
+    on_regression: Literal["warn", "fail"] = Field(
+        "warn", description="What a regression against the base does: `warn` (report it) or `fail` the gate."
+    )
+
     # Kubernetes runner (docs/kubernetes.md). Like every runner key, these decide where the
     # untrusted code runs: workflow-only (flags, OVERFIT_GATE_*, action inputs), never a checked-out file.
     kubernetes_namespace: str | None = Field(

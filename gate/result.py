@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gate.baseline.model import BaselineBlock
 from gate.errors import ResultError
 from gate.harness.contract import SCHEMA, CheckStatus, Verdict
 
@@ -80,6 +81,8 @@ class Result(_Model):
     # Pull requests under `config-source: base`: what the PR's file changes in the verdict keys
     # (applied only after merge), one "`key`: base → head" line each, for reviewers.
     config_changes: list[str] = Field(default_factory=list)
+    # The comparison with the base branch's run (docs/baseline.md); None: no comparison was due.
+    baseline: BaselineBlock | None = None
 
     @property
     def failed_checks(self) -> list[CheckResult]:

@@ -17,6 +17,8 @@ import argparse
 from collections.abc import Mapping
 from pathlib import Path
 
+from gate.baseline import options
+from gate.baseline.ci import for_publish_command
 from gate.commands.flags import add_token_flags, token_from_args
 from gate.config import report_folder
 from gate.ending import Ending
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 3 when the token may not write (no `checks: write`), instead of an error annotation and the verdict's code",
     )
+    options.add_flags(parser)
 
 
 def _announce(result: Result, out_dir: Path) -> str:
@@ -82,9 +85,12 @@ def _publish(args: argparse.Namespace, env: Mapping[str, str], token: str | None
             "(pass --name to change)",
             flush=True,
         )
+    # Re-compare with the PR's base, by this job's thresholds (docs/baseline.md); never raises.
+    where = (pub.client, pub.target.repo, pub.target.pr) if pub is not None else (None, None, None)
+    result = for_publish_command(result.model_copy(update={"name": name}), options.resolve(args, env), name, *where)
     # Job summary, outputs and annotations even when GitHub writes are skipped; one POST that
     # creates the check run already completed.
-    code = ending.finish(result.model_copy(update={"name": name}))
+    code = ending.finish(result)
     if pub is None:
         raise UsageError(
             "cannot publish: no token or no repository/commit",

@@ -176,6 +176,10 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, en
         print(f"overfit-gate: this pull request changes the gate's config ({cfg.config_source} applies):", flush=True)
         for line in changes:
             print(f"  {one_line(line)}", flush=True)
+    from gate.baseline.ci import for_run as baseline_for_run
+
+    # Read the base side (event, folder path) now, and fetch it while the pipeline trains.
+    baseline = baseline_for_run(cfg, env, token)
     nonce = secrets.token_hex(16)
     spec = build_spec(cfg, out_dir, nonce)
     job = Job(spec=spec, out_dir=out_dir, workdir=workdir, timeout=cfg.timeout, config=cfg, env=env)
@@ -196,6 +200,7 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], token: str | None, en
     result = collect(outcome, out_dir, ending.base, cfg.timeout, nonce=nonce)
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)
+    result = baseline.apply(result)  # compare with the base run; never raises
     return ending.finish(result)
 
 

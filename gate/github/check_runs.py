@@ -136,12 +136,16 @@ def create(client: GitHubClient, repo: str, name: str, head_sha: str, details_ur
     return _post(client, repo, body)
 
 
-def final_body(result: Result, summary: str, details_url: str | None, minimal: bool = False) -> dict[str, Any]:
+def final_body(
+    result: Result, summary: str, details_url: str | None, minimal: bool = False, text: str | None = None
+) -> dict[str, Any]:
     """The fields that complete a run: all of them, or (``minimal``, the retry after GitHub
     refused the full one) only the conclusion, the title and a short summary."""
     output: dict[str, Any] = {"title": title(result), "summary": MINIMAL_SUMMARY if minimal else truncate(summary)}
     if not minimal:
         output["annotations"] = build_annotations(result)
+        if text:  # the baseline summary: lost on the minimal retry, which must not fail again
+            output["text"] = truncate(text)
     body: dict[str, Any] = {"status": "completed", "conclusion": conclusion(result, details_url), "completed_at": now()}
     body["output"] = output
     if details_url:  # also on the minimal body: `action_required` needs it
@@ -155,13 +159,20 @@ def _retry_minimal(exc: GitHubAPIError) -> bool:
 
 
 def complete(
-    client: GitHubClient, repo: str, check_run_id: int, result: Result, summary: str, details_url: str | None = None
+    client: GitHubClient,
+    repo: str,
+    check_run_id: int,
+    result: Result,
+    summary: str,
+    details_url: str | None = None,
+    text: str | None = None,
 ) -> None:
     """Complete the run in one PATCH (at most 50 annotations); if GitHub refuses it (422 on an
-    annotation, 5xx after retries), complete it with a minimal PATCH: never leave it in_progress."""
+    annotation, 5xx after retries), complete it with a minimal PATCH: never leave it in_progress.
+    ``text``: the run's machine-readable summary, which later runs compare with (gate.baseline)."""
     path = f"/repos/{repo}/check-runs/{check_run_id}"
     try:
-        client.patch(path, final_body(result, summary, details_url))
+        client.patch(path, final_body(result, summary, details_url, text=text))
     except GitHubAPIError as exc:
         if not _retry_minimal(exc):
             raise
@@ -178,12 +189,13 @@ def create_completed(
     summary: str,
     details_url: str | None,
     minimal: bool = False,
+    text: str | None = None,
 ) -> CheckRun:
     """``publish`` after the fact: one POST that creates the run already completed (a run that
     never sits in_progress cannot be left there); minimal on a second try, like ``complete``."""
     base: dict[str, Any] = {"name": name, "head_sha": head_sha, "started_at": now()}
     try:
-        return _post(client, repo, {**base, **final_body(result, summary, details_url, minimal)})
+        return _post(client, repo, {**base, **final_body(result, summary, details_url, minimal, text)})
     except GitHubAPIError as exc:
         if not _retry_minimal(exc):
             raise

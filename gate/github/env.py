@@ -76,6 +76,10 @@ class EventInfo:
     head_repo: str | None = None
     base_repo: str | None = None
     base_sha: str | None = None  # the PR's target commit: its config decides (gate/baseconfig.py)
+    # The PR's base branch (the base-branch comparison names it), and for a workflow_run the
+    # event of the run it follows (a baseline is only taken from non-PR runs).
+    base_ref: str | None = None
+    run_event: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -95,6 +99,7 @@ def parse_event(event_name: str, payload: Mapping[str, Any]) -> EventInfo:
             head_repo=(head.get("repo") or {}).get("full_name"),
             base_repo=(base.get("repo") or {}).get("full_name"),
             base_sha=base.get("sha"),
+            base_ref=base.get("ref"),
         )
     run = payload.get("workflow_run")
     if event_name == "workflow_run" and isinstance(run, Mapping):
@@ -107,6 +112,7 @@ def parse_event(event_name: str, payload: Mapping[str, Any]) -> EventInfo:
             pr_number=int(prs[0]["number"]) if prs else None,
             head_repo=(run.get("head_repository") or {}).get("full_name"),
             base_repo=(run.get("repository") or {}).get("full_name"),
+            run_event=run.get("event"),
         )
     return EventInfo()
 
@@ -129,6 +135,14 @@ class GitHubEnv:
     def target_sha(self) -> str | None:
         """The PR's head SHA for PR events (GITHUB_SHA is the merge commit there), else GITHUB_SHA."""
         return self.event.head_sha or self.sha
+
+    @property
+    def tested_event(self) -> str | None:
+        """The event whose code was tested: for the trusted workflow_run half, the event of the
+        run it publishes (pull_request for a fork PR), never its own; unknown counts as a PR."""
+        if self.event_name == "workflow_run":
+            return self.event.run_event or "pull_request"
+        return self.event_name
 
     @property
     def run_url(self) -> str | None:

@@ -19,6 +19,7 @@ from typing import Literal
 
 import requests
 
+from gate.baseline.summary import check_run_text
 from gate.github import check_runs, comments, statuses
 from gate.github.check_runs import CheckRun
 from gate.github.client import GitHubAPIError, GitHubClient
@@ -55,6 +56,7 @@ class Publisher:
     mode: Literal["checks", "status", "off"] = "checks"
     check_run: CheckRun | None = None
     concluded: bool = False  # the check run (or status) carries a final state
+    event: str | None = None  # the tested event, recorded in the check run's summary (gate.baseline.find)
     failures: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -123,11 +125,24 @@ class Publisher:
         try:
             if self.check_run is None:
                 self.check_run = check_runs.create_completed(
-                    self.client, self.target.repo, self.name, self.target.sha, result, summary, self.target.details_url
+                    self.client,
+                    self.target.repo,
+                    self.name,
+                    self.target.sha,
+                    result,
+                    summary,
+                    self.target.details_url,
+                    text=check_run_text(result, self.event),
                 )
             else:
                 check_runs.complete(
-                    self.client, self.target.repo, self.check_run.id, result, summary, self.target.details_url
+                    self.client,
+                    self.target.repo,
+                    self.check_run.id,
+                    result,
+                    summary,
+                    self.target.details_url,
+                    text=check_run_text(result, self.event),
                 )
             self.concluded = True
         except GitHubAPIError as exc:
@@ -268,9 +283,8 @@ def publisher(
         pr = gh.event.pr_number
     if pr is None and gh.event_name == "workflow_run":
         pr = _pr_from_context(client, repo, sha, out_dir, say)
-    pub = Publisher(
-        client=client, target=PublishTarget(repo=repo, sha=sha, pr=pr, details_url=gh.run_url), name=name, say=say
-    )
+    target = PublishTarget(repo=repo, sha=sha, pr=pr, details_url=gh.run_url)
+    pub = Publisher(client=client, target=target, name=name, say=say, event=gh.tested_event)
     if gh.read_only and repo == gh.repository:
         pub.skip(f"this pull request comes from a fork ({gh.event.head_repo}), so its token is read-only")
     return pub

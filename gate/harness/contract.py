@@ -97,3 +97,4 @@ class ResultRecord(TypedDict, total=False):
     config: dict[str, Any]  # stamped by the controller: the resolved config
     config_changes: list[str]  # stamped by the controller: what the PR changed in the gate config
     nonce: str | None  # the spec's one-time value, echoed by the harness; the controller drops it
+    baseline: dict[str, Any] | None  # stamped by the controller: the base-branch comparison (gate/baseline/model.py)

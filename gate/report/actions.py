@@ -121,6 +121,10 @@ def annotation_lines(result: Result, env: Mapping[str, str]) -> list[str]:
                 title=f"overfit-gate: {c.name}",
             )
         )
+    block = result.baseline
+    if block is not None and block.status == "regression" and block.overrode is None:
+        # Reported only (on-regression: warn): a warning where the Actions UI lists them.
+        lines.append(command("warning", block.message, title="overfit-gate: compared with the base branch"))
     # A fail or error that no check explains still deserves one annotation.
     if result.verdict != "pass" and not result.failed_checks:
         lines.append(command("error", result.reason, file=file, title=f"overfit-gate: {result.verdict}"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from gate.baseline import render as baseline
 from gate.harness.verdict import fmt
 from gate.report.mermaid import xychart
 from gate.report.plot import baseline_losses
@@ -61,7 +62,11 @@ def _render(result: Result, d: Detail, image_url: str | None) -> str:
     if result.error is not None:
         parts.append(f"**Error:** {_code(result.error.type, 200)}: {_esc(_clip(result.error.message, d.cell))}")
     parts.append(_config_changes(result.config_changes, d))
-    parts.append(_checks(result.checks, d))
+    # A regression against the base branch leads (a passing run's reader stops at the reason);
+    # "no change" and the rest follow the checks.
+    compared = baseline.markdown(result)
+    lead = result.baseline is not None and result.baseline.status == "regression"
+    parts += [compared, _checks(result.checks, d)] if lead else [_checks(result.checks, d), compared]
     parts.append(_curve(result, d, image_url))
     parts.append(_facts(result))
     if result.error is not None and result.error.traceback and d.traceback:
@@ -119,7 +124,8 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
     if image_url:
         out.append(f"![loss curve]({image_url})")
     base = baseline_losses(result)
-    chart = xychart(losses, base) if d.chart else None
+    pair = baseline.chart_pair(result) if d.chart else None  # the base branch's run, when compared
+    chart = (xychart(*pair) if pair else xychart(losses, base)) if d.chart else None
     if chart:
         out.append("```mermaid\n" + chart + "\n```")
     facts = [
@@ -136,8 +142,11 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
     if bad is not None:
         facts.append(f"**non-finite from step {bad}**")
     out.append(f"`{sparkline(losses)}` " + " · ".join(facts))
+    if pair and chart and chart.count("line [") == 2 and result.baseline is not None:
+        second = _esc(baseline.title(result.baseline))
+        out.append(f"The chart's second line: {second} (a run that stopped earlier is held at its last value).")
     if base:
-        note = " (the chart's second line)" if chart and chart.count("line [") == 2 else ""
+        note = " (the chart's second line)" if chart and not pair and chart.count("line [") == 2 else ""
         out.append(
             f"Inputs replaced (`input_dependence`){note}: `{sparkline(base)}` "
             f"first {fmt(base[0])} · final {fmt(base[-1])}"

@@ -28,6 +28,7 @@ MAX_BUCKETS = 1500  # min/max envelope above 3,000 points: same picture, fast to
 
 COLORS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "not_applicable": "#6e7781"}
 LOSS, BASELINE, TARGET, FLOOR = "#0969da", "#bc4c00", "#1a7f37", "#6e7781"
+BASE_RUN = "#8250df"  # the base branch's run (gate.baseline), dashed
 BASELINE_CHECK = "input_dependence"
 
 
@@ -109,6 +110,19 @@ def title(result: Result) -> str:
     return head
 
 
+def describe(result: Result) -> str:
+    """The picture in words (the PNG's Description), naming each curve drawn."""
+    from gate.baseline.render import overlay
+
+    curves = ["loss per step"]
+    if baseline_losses(result):
+        curves.append(f"dashed: inputs replaced ({BASELINE_CHECK})")
+    base_run = overlay(result)
+    if base_run:
+        curves.append(f"dashed: {base_run[2]}")
+    return "; ".join(curves)
+
+
 def subtitle(reason: str) -> str:
     """The reason wrapped onto up to SUBTITLE_LINES lines (a single line was cut off at the
     figure's edge); longer reasons end in an ellipsis and show in full in the report."""
@@ -151,7 +165,11 @@ def render_png(result: Result, path: Path | BinaryIO) -> Path | BinaryIO:
             fig.tight_layout()
             if isinstance(path, Path):
                 path.parent.mkdir(parents=True, exist_ok=True)
-            metadata = {"Software": "overfit-gate", FINGERPRINT_KEY: fingerprint(result)}
+            metadata = {
+                "Software": "overfit-gate",
+                FINGERPRINT_KEY: fingerprint(result),
+                "Description": describe(result),
+            }
             fig.savefig(path, dpi=DPI, format="png", metadata=metadata)
         finally:
             plt.close(fig)
@@ -159,9 +177,12 @@ def render_png(result: Result, path: Path | BinaryIO) -> Path | BinaryIO:
 
 
 def _draw(ax: Any, result: Result) -> None:
+    from gate.baseline.render import overlay
+
     losses = result.losses
     base = baseline_losses(result)
-    everything = list(losses) + list(base or [])
+    base_run = overlay(result)
+    everything = list(losses) + list(base or []) + list(base_run[1] if base_run else [])
     if not finite(everything):
         ax.set_axis_off()
         msg = "no finite loss was recorded" + ("" if not losses else f" ({len(losses)} steps, all non-finite)")
@@ -185,6 +206,9 @@ def _draw(ax: Any, result: Result) -> None:
             ls="--",
             label="inputs replaced (input_dependence)",
         )
+    if base_run:
+        steps, values, label = base_run
+        ax.plot(steps, [float("nan") if v is None else v for v in values], color=BASE_RUN, lw=1.4, ls="--", label=label)
     if result.target is not None and (result.target > 0 or not log):
         ax.axhline(result.target, color=TARGET, lw=1, ls="--", label=f"target {fmt(result.target)}")
     if result.floor is not None and (result.floor > 0 or not log):
@@ -193,7 +217,7 @@ def _draw(ax: Any, result: Result) -> None:
     _mark_event(ax, result)
     ax.set_xlabel("step")
     ax.set_ylabel("loss (log scale)" if log else "loss")
-    last = max(len(losses), len(base or []), 2) - 1
+    last = max(len(losses), len(base or []), base_run[0][-1] + 1 if base_run else 0, 2) - 1
     ax.set_xlim(-0.01 * last, 1.02 * last)  # room for a marker on the first or last step
     ax.grid(True, which="major", alpha=0.25)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)

@@ -46,6 +46,10 @@ def summary(result: Result, out_dir: Path | None = None) -> str:
             lines.append(f"         hint: {_l(c.hint)}")
     if result.error is not None:
         lines.append(f"  error: {_l(result.error.type)}: {_l(result.error.message)}")
+    if result.baseline is not None:
+        from gate.baseline.render import terminal
+
+        lines.append(terminal(result))
     if out_dir is not None:
         lines.append(f"  report: {out_dir}")
     lines.append(bar)

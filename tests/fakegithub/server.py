@@ -89,6 +89,7 @@ class FakeGitHub:
         self.annotations: dict[int, list[dict[str, Any]]] = {}
         self.comments: list[dict[str, Any]] = []
         self.statuses: list[dict[str, Any]] = []
+        self.parents: dict[tuple[str, str], list[str]] = {}  # (repo, sha) -> parent SHAs: the commit graph
         self._ids = 1000
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -104,6 +105,12 @@ class FakeGitHub:
         base = event["pull_request"]["base"]["repo"]["full_name"]
         self.repos.add(base.lower())
         self.pulls[(base.lower(), int(event["number"]))] = event["pull_request"]
+
+    def add_commits(self, repo: str, shas: list[str]) -> None:
+        """A line of history, oldest first: each commit's parent is the one before it."""
+        self.repos.add(repo.lower())
+        for parent, sha in zip([None, *shas[:-1]], shas, strict=True):
+            self.parents[(repo.lower(), sha)] = [parent] if parent else []
 
     def add_file(self, repo: str, sha: str, path: str, text: str) -> None:
         """A file as it is in one commit (the contents API answers it)."""
@@ -384,16 +391,35 @@ class FakeGitHub:
             return 201, self._create_status(op, repo, p["sha"], body), {}
         if oid == "repos/get-combined-status-for-ref":
             return 200, self._combined(op, repo, p["ref"]), {}
+        if oid == "repos/list-commits":
+            return (200, *self._page(self._history(op, repo, q.get("sha", "")), q, path))
         if oid == "pulls/get":
             pull = self.pulls.get((repo, int(p["pull_number"])))
             if pull is None:
                 raise Reject(404, "Not Found")
             shaped = op.example(200)
             shaped.update({k: pull[k] for k in ("number", "state", "title") if k in pull})
-            shaped["head"] = {**shaped["head"], "sha": pull["head"]["sha"], "ref": pull["head"]["ref"]}
+            for side in ("head", "base"):
+                shaped[side] = {**shaped[side], "sha": pull[side]["sha"], "ref": pull[side]["ref"]}
             shaped["requested_teams"] = []  # GitHub's own example lacks the schema's required `type` here
             return 200, shaped, {}
         raise Reject(404, "Not Found")
+
+    def _history(self, op: Operation, repo: str, sha: str) -> list[dict[str, Any]]:
+        """``sha`` and its ancestors, newest first (first parents: the histories here are lines)."""
+        if (repo, sha) not in self.parents:
+            raise Reject(404, "Not Found") if sha else Reject(409, "Git Repository is empty.")
+        out = []
+        cur: str | None = sha
+        while cur is not None:
+            commit = op.example(200)[0]
+            parents = self.parents.get((repo, cur), [])
+            commit.update(sha=cur, url=f"https://api.github.com/repos/{repo}/commits/{cur}")
+            commit["html_url"] = f"https://github.com/{repo}/commit/{cur}"
+            commit["parents"] = [{"sha": x, "url": f"https://api.github.com/repos/{repo}/commits/{x}"} for x in parents]
+            out.append(commit)
+            cur = parents[0] if parents else None
+        return out
 
     def _commit(self, op: Operation, repo: str, ref: str) -> dict[str, Any]:
         sha = ref if re.fullmatch(r"[0-9a-f]{40}", ref) else self.refs.get((repo, ref.removeprefix("heads/")))
