@@ -104,11 +104,7 @@ def _classes(name: str, logits: torch.Tensor) -> int | None:
     return int(logits.shape[1] if logits.dim() >= 2 else logits.shape[0]) if logits.dim() else None
 
 
-def _outside_compile(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Recording reads values back to the host: keep it out of torch.compile's tracing (one
-    graph break on the first step only; afterwards the wrapper does not reach it)."""
-    disable = getattr(getattr(torch, "compiler", None), "disable", None)
-    return disable(fn) if disable is not None else fn
+_is_compiling: Callable[[], bool] = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
 
 
 class LossSpy:
@@ -143,6 +139,11 @@ class LossSpy:
     def _wrap(self, name: str, fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
         def spied(input: torch.Tensor, target: Any = None, *args: Any, **kwargs: Any) -> torch.Tensor:
             out = fn(input, target, *args, **kwargs)
+            # Recording reads values back to the host. Under torch.compile's tracing it would be a
+            # graph break baked into the user's compiled code for the whole run (issue 11: the gate
+            # adds no graph breaks), so a loss computed inside a compiled region is not recorded.
+            if _is_compiling():
+                return out
             if self.recording and torch.is_grad_enabled() and getattr(input, "requires_grad", False) and not args:
                 with contextlib.suppress(Exception):  # never let the spy break the user's loss
                     self._record(name, input, target, kwargs, out)
@@ -150,7 +151,6 @@ class LossSpy:
 
         return spied
 
-    @_outside_compile
     def _record(self, name: str, input: torch.Tensor, target: Any, kw: dict[str, Any], out: Any) -> None:
         if not isinstance(out, torch.Tensor) or out.numel() == 0:
             return

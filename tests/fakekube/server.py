@@ -270,11 +270,15 @@ class FakeKube:
     def delete_pod(self, key: tuple[str, str], grace: float | None = None) -> None:
         with self.lock:
             pod = self.pods.get(key)
-        if pod is None:
-            return
-        self.kubelet.stop(
-            key, grace if grace is not None else float(pod["spec"].get("terminationGracePeriodSeconds", 30))
-        )
+            if pod is None:
+                return
+            wait = grace if grace is not None else float(pod["spec"].get("terminationGracePeriodSeconds", 30))
+            # As the API server does: a graceful delete first marks the pod (watchers see MODIFIED
+            # with deletionTimestamp), then the kubelet stops its containers.
+            pod["metadata"]["deletionTimestamp"] = now()
+            pod["metadata"]["deletionGracePeriodSeconds"] = int(wait)
+            self._changed(key[0], "MODIFIED", pod)
+        self.kubelet.stop(key, wait)
         with self.lock:
             pod = self.pods.pop(key, None)
             if pod is not None:

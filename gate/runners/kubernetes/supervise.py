@@ -122,7 +122,10 @@ class Supervisor:
             self.plan.collector.write(self.job.out_dir)
         if self.s.job_deadline_exceeded(self.name):
             return self._outcome(timed_out=True)
-        if deleted and not podstate.terminated(self.pod):
+        # Deleted by someone else: gone from the watch, or marked for deletion while the harness
+        # had not handed back its results (its container then ends with SIGTERM's exit code).
+        marked = bool(self.pod and self.pod.get("metadata", {}).get("deletionTimestamp"))
+        if (deleted and not podstate.terminated(self.pod)) or (marked and not self.plan.collector.complete):
             return self._outcome(
                 error="the training pod was deleted before it finished (by someone or something else)",
                 error_type="PodLost",
