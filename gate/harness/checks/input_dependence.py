@@ -36,6 +36,21 @@ def leak_target(mon: Monitor) -> float:
     return mon.target + (1 - LEAK) * (mon.first - mon.target)
 
 
+def zeroed_run_monitor(mon: Monitor) -> Monitor:
+    """The monitor of the second run (inputs zeroed), in task and script mode alike: SLOWDOWN times
+    the real run's steps to target, stopping as soon as the loss gets LEAK of the way there."""
+    assert mon.target_step is not None
+    budget = SLOWDOWN * (mon.target_step + 1)
+    return Monitor(
+        steps=budget,
+        target_loss=leak_target(mon),
+        floor=mon.floor,
+        confirm_steps=1,
+        divergence_factor=1e9,
+        patience=budget + 1,
+    )
+
+
 def covered(mon: Monitor, best: float | None) -> float:
     assert mon.first is not None and mon.target is not None
     gap = mon.first - mon.target
@@ -96,7 +111,8 @@ class InputDependence(Check):
             return [result(NAME, "skip", "needs a fresh model for a second run (task mode)")]
         if mon.target_step is None or mon.target is None or mon.first is None:
             return [result(NAME, "skip", "the real run did not reach its target, so there is nothing to compare")]
-        budget = SLOWDOWN * (mon.target_step + 1)
+        monitor = zeroed_run_monitor(mon)
+        budget = monitor.budget
         model, batch, loss_fn, opt = ctx.make_fresh()
         fired = [0]
 
@@ -105,14 +121,6 @@ class InputDependence(Check):
             return tuple(zeroed(a) for a in args), {k: zeroed(v) for k, v in kwargs.items()}
 
         handle = model.register_forward_pre_hook(zero_inputs, with_kwargs=True)
-        monitor = Monitor(
-            steps=budget,
-            target_loss=leak_target(mon),
-            floor=mon.floor,
-            confirm_steps=1,
-            divergence_factor=1e9,
-            patience=budget + 1,
-        )
         sub = type(ctx)(
             spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))),
             model=model,

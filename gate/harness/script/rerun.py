@@ -12,14 +12,14 @@ from typing import Any
 
 from gate.harness import phase
 from gate.harness.checks.base import result
-from gate.harness.checks.input_dependence import LEAK, NAME, SLOWDOWN, Tracker, covered, leak_message, leak_target
+from gate.harness.checks.input_dependence import LEAK, NAME, Tracker, covered, leak_message, zeroed_run_monitor
 from gate.harness.contract import CheckRecord
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.pinning import qualname
 from gate.harness.script.session import GateInternalError, Session, StopScript
-from gate.harness.verdict import Monitor, fmt
+from gate.harness.verdict import fmt
 
 
 def input_dependence(real: Session, target: command.Target) -> CheckRecord:
@@ -30,16 +30,9 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
         return result(NAME, "skip", "the real run did not reach its target, so there is nothing to compare")
     if not ctx.input_keys:
         return result(NAME, "skip", f"{type(ctx.model).__name__} is called with no input tensors to zero")
-    budget = SLOWDOWN * (mon.target_step + 1)
+    monitor = zeroed_run_monitor(mon)
+    budget = monitor.budget
     spec = replace(real.spec, steps=budget, sync_every=max(1, min(real.spec.sync_every, 8)))
-    monitor = Monitor(
-        steps=budget,
-        target_loss=leak_target(mon),
-        floor=mon.floor,
-        confirm_steps=1,
-        divergence_factor=1e9,
-        patience=budget + 1,
-    )
     probe = Session(spec, monitor, [Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
     probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
     probe.launch = real.launch  # a launcher's worker runs the same way again
