@@ -70,7 +70,7 @@ def _train_compiled(steps: int, session: Session | None = None) -> dict[str, int
         if session is not None:
             # The gate's state changes while the script runs (its checks run "quietly"): a
             # traced wrapper would guard on it and recompile here.
-            with session.quietly():
+            with session.guard.quietly():
                 model(idx, tgt)
         else:
             model(idx, tgt)
@@ -88,5 +88,5 @@ def test_instrumentation_adds_no_graph_break_or_recompile(tmp_path: Path) -> Non
         gated = _train_compiled(4, session)
     finally:
         patcher.restore()
-    assert session.step == 4 and isinstance(session.modules.top, Tiny)  # looked through OptimizedModule
+    assert session.summary().steps == 4 and isinstance(session.modules.top, Tiny)  # looked through OptimizedModule
     assert gated == plain, (plain, gated)

@@ -37,6 +37,10 @@ class Applicability:
         if had_own_backward:
             self.own_steps[opt_id] = self.own_steps.get(opt_id, 0) + 1
 
+    def distribution_built(self, on_grad: bool) -> None:
+        """A ``torch.distributions`` distribution was built, on a tensor that requires grad or not."""
+        self.policy = self.policy or on_grad
+
     def step_done(self, top_calls: int) -> None:
         self._steps += 1
         # The first step's calls came before the top module was known: not counted.

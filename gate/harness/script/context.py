@@ -1,21 +1,20 @@
 """The check Context in script mode, built from what the instrumentation saw: the top-level
-module, its first inputs (as the "batch"), the optimizer that steps it. Also the sentence
-the report shows about how the batch was pinned."""
+module, its first inputs (as the "batch"), the optimizer that steps it."""
 
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from gate.harness.batch import LABEL_KEYS
 from gate.harness.checks.base import Context
+from gate.harness.loss_spy import LossSpy
 from gate.harness.script.causal import detect
-from gate.harness.script.pinning import describe, find_loss
-
-if TYPE_CHECKING:
-    from gate.harness.script.session import Session
+from gate.harness.script.pinning import ModuleTracker, find_loss
+from gate.harness.spec import Spec
+from gate.harness.verdict import Monitor
 
 
 class LossUnavailable(Exception):
@@ -30,8 +29,15 @@ def _param_names(module: torch.nn.Module) -> list[str]:
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context | None:
-    top, call = session.modules.top, session.modules.call
+def build_context(
+    spec: Spec,
+    monitor: Monitor,
+    modules: ModuleTracker,
+    spy: LossSpy,
+    device: torch.device,
+    optimizer: torch.optim.Optimizer,
+) -> Context | None:
+    top, call = modules.top, modules.call
     if top is None or call is None:
         return None
     args, kwargs = call
@@ -49,8 +55,7 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         if isinstance(v, torch.Tensor) and v.dim() >= 1 and name(k).lower() not in LABEL_KEYS
     ]
 
-    spy = session.spy
-    causal_dim, detected = session.spec.causal_dim, None
+    causal_dim, detected = spec.causal_dim, None
     if causal_dim is None:  # the key overrides detection
         detected = detect(batch, keys, name, [c.target for c in spy.calls if c.target is not None])
         causal_dim = 1 if detected is not None else None
@@ -67,73 +72,17 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
     return Context(
         # Checks that re-evaluate the loss need the model to return it (HF ``.loss``, nanoGPT's
         # ``(logits, loss)``); when the script computes it outside the call there is none.
-        spec=session.spec,
+        spec=spec,
         model=top,
         batch=batch,
-        loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
+        loss_fn=loss_fn if modules.returns_loss else None,  # type: ignore[arg-type]
         optimizer=optimizer,
         forward=forward,
         input_keys=keys,
-        device=session.device,
-        monitor=session.monitor,
+        device=device,
+        monitor=monitor,
         mode="script",
         causal_dim=causal_dim,
         make_fresh=None,
         shared={"loss_spy": spy, "causal": detected},
-    )
-
-
-def pinning_sentence(session: Session) -> str:
-    sentence = _pinning(session)
-    if session.manual:
-        sentence += (
-            "; steps counted at each backward: no torch.optim optimizer steps the model "
-            "(hand-written updates such as p.data -= lr * p.grad)"
-        )
-    if session.launch:
-        sentence += f"; {session.launch}"
-    for note in session.workers.notes:
-        sentence += f"; {note}"
-    return sentence
-
-
-def _targets(session: Session) -> str:
-    used, mismatches = session.targets.used, session.modules.mismatches
-    if used:
-        said = f"; the targets given to {', '.join(f'F.{n}' for n in used)} were pinned with them"
-    elif session.modules.returns_loss:
-        said = "; the model computes its loss itself, from these inputs"
-    else:
-        said = "; targets the script computes outside that call and outside torch's loss functions were not pinned"
-    if mismatches:
-        said += f"; {mismatches} training calls with other input shapes (a short last batch) kept their own data"
-    return said
-
-
-def _pinning(session: Session) -> str:
-    pin, top = session.pin, session.modules.top
-    top_name = type(top).__name__ if top is not None else "?"
-    if pin == "off":
-        return "not pinned (pin = off): the script trained on its own batches"
-    if session.loaders.used and pin in ("auto", "dataloader"):
-        return (
-            f"DataLoader: every DataLoader yielded its first batch again ({session.loaders.describe()}); "
-            "the loader trained on never ran out"
-        )
-    if session.modules.replay and session.modules.call is not None and top is not None:
-        args, kwargs = session.modules.call
-        names = _param_names(top)
-        named = {(names[i] if i < len(names) else str(i)): a for i, a in enumerate(args)} | kwargs
-        return (
-            ("module replay: no DataLoader was used, so the" if pin == "auto" else "module replay (pin = module): the")
-            + f" first inputs of the top-level module {top_name} ({describe(named)}) were replayed at every "
-            "training call" + _targets(session)
-        )
-    if pin == "dataloader":
-        return "not pinned: pin = dataloader, but the script iterated no torch DataLoader before its first backward"
-    if top is None:
-        return "not pinned: no DataLoader was used and no top-level module with trainable parameters was called"
-    return (
-        f"not pinned: no DataLoader was used and the inputs of the top-level module {top_name} come from other "
-        "trainable modules, so they cannot be replayed"
     )

@@ -8,7 +8,8 @@ the process is left exactly as it was (tests check this in-process).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -42,12 +43,48 @@ class Patcher:
             self._undo.pop()()
 
 
+class _Calls:
+    """Where the script is in its module calls: nested calls pass straight through, and a
+    loss computed inside the model's own call already sees the replayed targets."""
+
+    __slots__ = ("depth", "in_model")
+
+    def __init__(self) -> None:
+        self.depth = 0  # nesting of module calls; 0 means outside any module
+        self.in_model = False  # inside a call of the top-level module
+
+
 def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     """Backward, optimizer construction and step, module calls; DataLoaders when pinning them;
     the loss spy and the dropout switch, before the script computes its first loss."""
     session.spy.install()
     patcher.on_undo(session.spy.remove)
     session.dropout.install(patcher.replace)
+    calls = _Calls()
+    _install_backward(session, patcher)
+    _install_optimizer(session, patcher)
+    _install_targets(session, patcher, calls)
+    _install_policy_watch(session, patcher)
+    workers.install(session.workers, patcher, launched=bool(session.launch))
+    _install_module_call(session, patcher, calls)
+    _install_scaler(session, patcher)
+    if pin_loaders:
+        _install_loaders(session, patcher)
+
+
+@contextmanager
+def instrumented(session: Session) -> Iterator[None]:
+    """The script runs inside this, with torch instrumented for ``session``; torch is left
+    exactly as it was however the script ends."""
+    patcher = Patcher()
+    try:
+        install(session, patcher, pin_loaders=session.spec.pin in ("auto", "dataloader"))
+        yield
+    finally:
+        patcher.restore()
+
+
+def _install_backward(session: Session, patcher: Patcher) -> None:
     orig_tensor_backward = torch.Tensor.backward
     orig_autograd_backward = torch.autograd.backward
 
@@ -63,6 +100,8 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     patcher.replace(torch.Tensor, "backward", tensor_backward)
     patcher.replace(torch.autograd, "backward", autograd_backward)
 
+
+def _install_optimizer(session: Session, patcher: Patcher) -> None:
     orig_opt_init = torch.optim.Optimizer.__init__
 
     @functools.wraps(orig_opt_init)
@@ -75,10 +114,9 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     patcher.on_undo(handle.remove)
     pre = register_optimizer_step_pre_hook(lambda opt, args, kwargs: session.before_step(opt))
     patcher.on_undo(pre.remove)
-    _install_targets(session, patcher)
-    _install_policy_watch(session, patcher)
-    workers.install(session.workers, patcher, launched=bool(session.launch))
 
+
+def _install_module_call(session: Session, patcher: Patcher, calls: _Calls) -> None:
     orig_call = torch.nn.Module.__call__
 
     @functools.wraps(orig_call)
@@ -88,31 +126,33 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
             # seen outside, eagerly. Tracing our bookkeeping would add guards on it,
             # recompiles and graph breaks the plain script does not have.
             return orig_call(self, *args, **kwargs)
-        if session.call_depth or session.quiet:
-            session.call_depth += 1
+        if calls.depth or session.quiet:
+            calls.depth += 1
             try:
                 return orig_call(self, *args, **kwargs)
             finally:
-                session.call_depth -= 1
+                calls.depth -= 1
         # Outermost call: a candidate top-level module (and the one whose inputs may be replayed).
-        with session.own("module-call instrumentation"):
+        with session.guard.own("module-call instrumentation"):
             args, kwargs = session.modules.outer_call(self, args, kwargs)
             in_model = unwrap(self) is session.modules.top
             if in_model and torch.is_grad_enabled():
                 session.targets.new_forward()  # the loss calls after this one score this forward
-        session.call_depth, session.in_model = 1, in_model
+        calls.depth, calls.in_model = 1, in_model
         try:
             out = orig_call(self, *args, **kwargs)
         finally:
-            session.call_depth, session.in_model = 0, False
-        with session.own("module-call instrumentation"):
+            calls.depth, calls.in_model = 0, False
+        with session.guard.own("module-call instrumentation"):
             session.modules.outer_result(self, out)
         return out
 
     patcher.replace(torch.nn.Module, "__call__", module_call)
 
-    # Mixed precision: `scaler.scale(loss).backward()` backpropagates loss x scale, and the
-    # scale jumps (halved on overflow, doubled on growth); remember it to unscale the loss.
+
+def _install_scaler(session: Session, patcher: Patcher) -> None:
+    """Mixed precision: `scaler.scale(loss).backward()` backpropagates loss x scale, and the
+    scale jumps (halved on overflow, doubled on growth); remember it to unscale the loss."""
     scaler_cls = getattr(torch.amp, "GradScaler", None) or torch.cuda.amp.GradScaler  # torch < 2.3
     orig_scale = scaler_cls.scale
 
@@ -120,22 +160,24 @@ def install(session: Session, patcher: Patcher, pin_loaders: bool) -> None:
     def scale(self: Any, outputs: Any) -> Any:
         out = orig_scale(self, outputs)
         if out is not outputs and isinstance(out, torch.Tensor) and self._scale is not None:
-            session.scaled = (out, self._scale)
+            session.ledger.scaled(out, self._scale)
         return out
 
     patcher.replace(scaler_cls, "scale", scale)
 
-    if pin_loaders:
-        orig_iter = DataLoader.__iter__
 
-        @functools.wraps(orig_iter)
-        def loader_iter(self: DataLoader) -> Any:
-            return PinnedIterator(self, orig_iter(self), session.loaders, lambda: session.backwards)
+def _install_loaders(session: Session, patcher: Patcher) -> None:
+    orig_iter = DataLoader.__iter__
+    ledger = session.ledger
 
-        patcher.replace(DataLoader, "__iter__", loader_iter)
+    @functools.wraps(orig_iter)
+    def loader_iter(self: DataLoader) -> Any:
+        return PinnedIterator(self, orig_iter(self), session.loaders, lambda: ledger.backwards)
+
+    patcher.replace(DataLoader, "__iter__", loader_iter)
 
 
-def _install_targets(session: Session, patcher: Patcher) -> None:
+def _install_targets(session: Session, patcher: Patcher, calls: _Calls) -> None:
     """Module replay pins the model's inputs; these pin the targets the loss compares them
     with (``F.mse_loss(model(x), y)``, ``nn.CrossEntropyLoss()(out, y)``), or the two would
     drift apart (a replayed input scored against a fresh target never converges)."""
@@ -148,7 +190,7 @@ def _install_targets(session: Session, patcher: Patcher) -> None:
         def wrapped(input: Any, target: Any, *args: Any, _name: str = name, _fn: Any = original, **kwargs: Any) -> Any:
             # A loss the model computes itself (nanoGPT's) already sees the replayed targets;
             # inside a graph dynamo is tracing, our bookkeeping would add recompiles.
-            if not (is_compiling() or session.quiet or session.in_model):
+            if not (is_compiling() or session.quiet or calls.in_model):
                 target = session.targets.target(_name, input, target, session.modules.replayed_now)
             return _fn(input, target, *args, **kwargs)
 
@@ -164,7 +206,9 @@ def _install_policy_watch(session: Session, patcher: Patcher) -> None:
     @functools.wraps(original)
     def dist_init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        if not session.fit.policy and not session.quiet:
-            session.fit.policy = any(isinstance(v, torch.Tensor) and v.requires_grad for v in vars(self).values())
+        if not (session.fit.policy or session.quiet):
+            session.fit.distribution_built(
+                any(isinstance(v, torch.Tensor) and v.requires_grad for v in vars(self).values())
+            )
 
     patcher.replace(base, "__init__", dist_init)

@@ -149,7 +149,7 @@ class PinnedIterator:
 class ModuleTracker:
     """Finds the top-level module and, when asked to, replays its first training inputs."""
 
-    def __init__(self) -> None:
+    def __init__(self, zero: tuple[str, set[Any]] | None = None) -> None:
         # id -> (module, cloned args, cloned kwargs, inputs required grad)
         self._candidates: dict[int, tuple[torch.nn.Module, tuple[Any, ...], dict[str, Any], bool]] = {}
         self.locked = False
@@ -165,7 +165,7 @@ class ModuleTracker:
         self.returns_loss = False  # the top module's output holds the loss (checks can re-evaluate it)
         # input_dependence's second run: zero these inputs (positional index or keyword) of the module
         # class with this qualified name (the script runs again, so its classes are new objects)
-        self.zero: tuple[str, set[Any]] | None = None
+        self.zero = zero
 
     def outer_call(
         self, module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]

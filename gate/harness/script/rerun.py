@@ -16,34 +16,49 @@ from gate.harness.checks.input_dependence import LEAK, NAME, Tracker, covered, l
 from gate.harness.contract import CheckRecord
 from gate.harness.run_task import log, seed_everything
 from gate.harness.script import command
-from gate.harness.script.patches import Patcher, install
+from gate.harness.script.guard import GateInternalError, StopScript
+from gate.harness.script.patches import instrumented
 from gate.harness.script.pinning import qualname
-from gate.harness.script.session import GateInternalError, Session, StopScript
-from gate.harness.verdict import fmt
+from gate.harness.script.session import Session
+from gate.harness.script.summary import ScriptSummary
+from gate.harness.verdict import Monitor, fmt
 
 
 def input_dependence(real: Session, target: command.Target) -> CheckRecord:
-    mon, ctx = real.monitor, real.ctx
-    if ctx is None or real.modules.top is None:
+    mon, ctx, top = real.monitor, real.ctx, real.modules.top
+    if ctx is None or top is None:
         return result(NAME, "skip", "no top-level module was found whose inputs could be zeroed")
     if mon.target_step is None or mon.target is None or mon.first is None:
         return result(NAME, "skip", "the real run did not reach its target, so there is nothing to compare")
     if not ctx.input_keys:
         return result(NAME, "skip", f"{type(ctx.model).__name__} is called with no input tensors to zero")
     monitor = zeroed_run_monitor(mon)
-    budget = monitor.budget
-    spec = replace(real.spec, steps=budget, sync_every=max(1, min(real.spec.sync_every, 8)))
-    probe = Session(spec, monitor, [Tracker(real.losses, mon.first - mon.target)], log=lambda line: None)
-    probe.modules.zero = (qualname(real.modules.top), set(ctx.input_keys))
-    probe.launch = real.launch  # a launcher's worker runs the same way again
+    spec = replace(real.spec, steps=monitor.budget, sync_every=max(1, min(real.spec.sync_every, 8)))
+    probe = Session(
+        spec,
+        monitor,
+        [Tracker(real.losses, mon.first - mon.target)],
+        log=lambda line: None,
+        launch=real.launch,  # a launcher's worker runs the same way again
+        zero=(qualname(top), set(ctx.input_keys)),
+    )
+    model = type(ctx.model).__name__
     log(
         f"overfit-gate harness: input_dependence: running the script again with the inputs of "
-        f"{type(ctx.model).__name__} zeroed (at most {budget} steps)"
+        f"{model} zeroed (at most {monitor.budget} steps)"
     )
     seed_everything(spec.seed)
-    patcher = Patcher()
-    try:
-        install(probe, patcher, pin_loaders=spec.pin in ("auto", "dataloader"))
+    failed = _rerun(probe, target)
+    if failed is not None:
+        return failed
+    if not probe.guard.stopping:
+        probe.sync()
+    return _judge(mon, monitor, probe.summary(), model)
+
+
+def _rerun(probe: Session, target: command.Target) -> CheckRecord | None:
+    """Run the script again under ``probe``; a record when the second run could not be compared."""
+    with instrumented(probe):
         try:
             with phase.within("the gate's input_dependence rerun of the script (inputs zeroed)"):
                 command.run(target)
@@ -54,19 +69,21 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
                 NAME, "warn", f"could not run: the gate's own instrumentation failed in the second run ({exc})"
             )
         except Exception as exc:
-            if not probe.stopping:
+            if not probe.guard.stopping:
                 return result(NAME, "skip", f"the second run (inputs zeroed) raised {type(exc).__name__}: {exc}")
-    finally:
-        patcher.restore()
-    if not probe.stopping:
-        probe.sync()
-    data: dict[str, Any] = {"losses": probe.losses, "steps": probe.step, "budget": budget, "target": mon.target}
-    data["covered"] = covered(mon, monitor.best)
+    return None
+
+
+def _judge(mon: Monitor, monitor: Monitor, probe: ScriptSummary, model: str) -> CheckRecord:
+    """Reaching the real run's target with the inputs zeroed means the loss does not depend on them."""
+    assert mon.target is not None
+    data: dict[str, Any] = {"losses": probe.losses, "steps": probe.steps, "budget": monitor.budget}
+    data |= {"target": mon.target, "covered": covered(mon, monitor.best)}
     if monitor.target_step is not None:
         return result(
             NAME,
             "fail",
-            leak_message(mon, monitor, f"the inputs of {type(ctx.model).__name__}"),
+            leak_message(mon, monitor, f"the inputs of {model}"),
             "the targets or the loss come from something other than the inputs: labels computed from the model's "
             "own output, a loss that ignores the prediction, or a forward that ignores its input",
             **data,

@@ -16,7 +16,6 @@ from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
 from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
 from gate.harness.script import command, launchers
-from gate.harness.script.context import pinning_sentence
 from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
@@ -139,7 +138,7 @@ def _result(
     spec: Spec, session: Session, started: float, ended: str, exit_code: Any, target: command.Target
 ) -> ResultRecord:
     if session.pinning:  # what was pinned is only fully known now (targets, short batches)
-        session.pinning = pinning_sentence(session)
+        session.pinning = session.pinning_sentence()
     special = _special(session, started)
     if special is not None:
         return special

@@ -1,363 +1,316 @@
-"""The state of one gated script run, fed by the patches: losses from backward, steps from
-``optimizer.step()``, the verdict monitor and the checks. It raises ``StopScript`` once the
-outcome is known, which ends the script from inside its own loop."""
+"""One gated script run: the patches report backward, ``optimizer.step()`` and module calls
+here, and the session has its collaborators do the work (the ledger counts losses and steps,
+adoption finds the model's optimizer, the dispatch runs the checks, the guard stops the
+script with ``StopScript`` once the outcome is known). ``summary()`` is what the end of the
+run reads."""
 
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from gate.harness.checks.base import Check, Context
 from gate.harness.dropout import DropoutSwitch
-from gate.harness.loop import LossStream, overrides
+from gate.harness.loop import LossStream
 from gate.harness.loss_spy import LossSpy
+from gate.harness.script import pinning_plan
+from gate.harness.script.adoption import Adoption
 from gate.harness.script.applicability import Applicability
-from gate.harness.script.context import build_context, pinning_sentence
-from gate.harness.script.grad_checks import ScriptCheck
+from gate.harness.script.context import build_context
+from gate.harness.script.dispatch import CheckDispatch
+from gate.harness.script.guard import GateInternalError, Guard, StopScript
+from gate.harness.script.ledger import Ledger
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
+from gate.harness.script.summary import ScriptSummary
 from gate.harness.script.targets import TargetPins
 from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
+__all__ = ["GateInternalError", "Session", "StopScript"]
+
 NO_BACKWARD_STEPS = 32  # optimizer steps with a loss computed but no backward before the gate stops
 
 
-class StopScript(BaseException):
-    """The verdict is known. A BaseException, so the script's own ``except Exception``
-    cannot swallow it; caught by the runner at the top."""
-
-
-class GateInternalError(BaseException):
-    """The gate's own instrumentation raised (not the script, not a check: those are guarded
-    separately). A BaseException so the script's ``except Exception`` cannot swallow it; the
-    run ends as an error that says it is the gate's, never the pipeline's."""
-
-
 class Session:
-    def __init__(self, spec: Spec, monitor: Monitor, checks: list[Check], log: Callable[[str], None]) -> None:
-        self.spec, self.monitor, self.checks, self.log = spec, monitor, checks, log
-        self.loaders = LoaderPins()
-        self.spy = LossSpy()  # installed with the patches: it must see the very first training loss
+    def __init__(
+        self,
+        spec: Spec,
+        monitor: Monitor,
+        checks: list[Check],
+        log: Callable[[str], None],
+        launch: str = "",  # how a launcher's worker was run (torchrun / accelerate launch)
+        zero: tuple[str, set[Any]] | None = None,  # input_dependence's rerun: the inputs to zero
+    ) -> None:
+        self.spec, self.monitor, self.launch = spec, monitor, launch
+        # What the patches feed: installed with them, so they see the very first training loss.
+        self.spy = LossSpy()
         self.dropout = DropoutSwitch(spec.keep_dropout)
-        self.notes: list[str] = []  # for the report: a derived floor, dropout turned off
-        self.modules = ModuleTracker()
-        self.targets = TargetPins()
+        self.loaders, self.modules, self.targets = LoaderPins(), ModuleTracker(zero), TargetPins()
         self.fit = Applicability()
-        self.not_applicable: str | None = None  # why an overfit test does not fit this program
-        # Hand-written updates (p.data -= lr * p.grad): no torch.optim optimizer holds the model,
-        # so a step is counted at each backward instead of at optimizer.step().
-        self.manual = False
-        self._in_step: torch.optim.Optimizer | None = None  # inside optimizer.step() (LBFGS closures)
-        self._calls_before_step = 0
-        self._stepped: set[int] = set()  # ids of optimizers that stepped after a backward
-        self.model_missing = False  # optimizers step, but no module was ever called as model(x)
-        self.launch = ""  # how a launcher's worker was run (torchrun / accelerate launch)
         self.workers = Workers(log)
-        self.pin = spec.pin
-        self.pinning = ""  # how the batch was pinned, decided at the first backward
-        self.call_depth = 0  # nesting of module calls; 0 means outside any module
-        self.in_model = False  # inside a call of the top-level module
-        self.quiet = False  # our own checks are running: instrumentation passes through
-        self.in_backward = False
-        self.stopping = False
-        self.stopped_by: str | None = None
-        self.backwards = 0
-        self.loss_problem: str | None = None
-        self.unmatched_steps = 0  # optimizer steps with no backward before them
-        self.optimizer: torch.optim.Optimizer | None = None
-        self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []
-        self.ctx: Context | None = None
+        # The collaborators, each with one job.
+        self.guard = Guard(self.spy)
+        self.ledger = Ledger(LossStream(monitor, spec.sync_every, log, spec.log_every))
+        self.adoption = Adoption()
+        self.dispatch = CheckDispatch(checks, log, self.guard.quietly)
+        self.notes: list[str] = []  # for the report: a derived floor, dropout turned off
+        self.not_applicable: str | None = None  # why an overfit test does not fit this program
+        self.model_missing = False  # optimizers step, but no module was ever called as model(x)
         self.device = torch.device("cpu")
-        self.check_errors: dict[str, str] = {}
-        self.internal_error: BaseException | None = None  # the gate's own code raised (see own())
-        self.scaled: tuple[torch.Tensor, torch.Tensor] | None = None  # last GradScaler.scale output and its scale
-        self.stream = LossStream(monitor, spec.sync_every, log, spec.log_every)
-        self.step = 0
-        self._step_backwards = 0
-        self._pending_loss: torch.Tensor | None = None
+        self.pinning = ""  # how the batch was pinned, decided at the first backward
         self.t0 = time.perf_counter()
-        self._per_step = [c for c in checks if overrides(c, "after_backward")]
-        self._syncing = [c for c in checks if overrides(c, "on_sync")]
-        self._script = [c for c in checks if isinstance(c, ScriptCheck)]
 
-    # ---- helpers
-    @contextmanager
-    def quietly(self) -> Iterator[None]:
-        # The checks' own loss calls are not the script's: the spy does not record them.
-        previous, self.quiet = self.quiet, True
-        recording, self.spy.recording = self.spy.recording, False
-        try:
-            yield
-        finally:
-            self.quiet = previous
-            self.spy.recording = recording
+    @property
+    def quiet(self) -> bool:
+        return self.guard.quiet
 
-    def _call(self, check: Check, hook: str, *args: Any) -> Any:
-        """A check that cannot run in script mode is reported as skipped, not fatal."""
-        if check.name in self.check_errors:
-            return None
-        try:
-            with self.quietly():
-                return getattr(check, hook)(*args)
-        except StopScript:
-            raise
-        except Exception as exc:
-            self.check_errors[check.name] = f"{type(exc).__name__}: {exc}"
-            self.log(f"overfit-gate: check {check.name} could not run in script mode ({self.check_errors[check.name]})")
-            return None
+    @property
+    def ctx(self) -> Context | None:
+        return self.dispatch.ctx
 
-    @contextmanager
-    def own(self, where: str) -> Iterator[None]:
-        """Gate code running inside the script's process (bookkeeping around backward, step
-        and module calls, never the script's own work). If it raises, that is the gate's
-        error: remembered, and raised on as GateInternalError so it is reported as such."""
-        try:
-            yield
-        except (StopScript, GateInternalError):
-            raise
-        except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            self.internal_error = exc
-            self.stopping = True
-            raise GateInternalError(f"{type(exc).__name__} in the gate's {where}: {first}") from exc
+    @property
+    def losses(self) -> list[float | None]:
+        return self.ledger.stream.losses
 
-    def _stop(self) -> None:
-        self.stopping = True
-        raise StopScript()
+    # ---- read by script/run.py until it reads summary() (kept out of the merge with main's changes)
+    @property
+    def step(self) -> int:
+        return self.ledger.step
+
+    @property
+    def stream(self) -> LossStream:
+        return self.ledger.stream
+
+    @property
+    def backwards(self) -> int:
+        return self.ledger.backwards
+
+    @property
+    def loss_problem(self) -> str | None:
+        return self.ledger.loss_problem
+
+    @property
+    def unmatched_steps(self) -> int:
+        return self.ledger.unmatched_steps
+
+    @property
+    def stopping(self) -> bool:
+        return self.guard.stopping
+
+    @property
+    def stopped_by(self) -> str | None:
+        return self.guard.stopped_by
+
+    @property
+    def internal_error(self) -> BaseException | None:
+        return self.guard.internal_error
+
+    @property
+    def checks(self) -> list[Check]:
+        return self.dispatch.checks
+
+    @property
+    def check_errors(self) -> dict[str, str]:
+        return self.dispatch.errors
+
+    def flush(self) -> None:
+        self.end()
 
     def optimizer_created(self, opt: torch.optim.Optimizer) -> None:
-        if not self.quiet:  # the stand-in optimizer of a hand-written loop is ours
-            self._optimizers.append(weakref.ref(opt))
-
-    def _held(self, opt: torch.optim.Optimizer) -> set[int]:
-        return {id(p) for g in opt.param_groups for p in g["params"]}
+        if not self.guard.quiet:  # the stand-in optimizer of a hand-written loop is ours
+            self.adoption.created(opt)
 
     # ---- backward
     def around_backward(self, tensors: list[torch.Tensor], run: Callable[[], Any]) -> Any:
-        if self.in_backward or self.quiet:
+        ledger = self.ledger
+        if ledger.in_backward or self.guard.quiet:
             return run()
-        if self.stopping:
+        if self.guard.stopping:
             raise StopScript()  # the script swallowed our stop: stop again
-        self.in_backward = True
+        ledger.in_backward = True
         try:
-            with self.own("loss bookkeeping before backward"):
-                loss = self._loss_of(tensors)
-                first_in_step = self._step_backwards == 0
+            with self.guard.own("loss bookkeeping before backward"):
+                loss = ledger.loss_of(tensors)
+                first_in_step = ledger.step_backwards == 0
                 if loss is not None:
                     self._before_backward(loss, first_in_step)
             out = run()  # the script's own backward: its errors are the script's
             if loss is not None:
-                with self.own("checks after backward"):
+                with self.guard.own("checks after backward"):
                     self._after_backward(first_in_step)
             return out
         finally:
-            self.in_backward = False
+            ledger.in_backward = False
+
+    def _before_backward(self, loss: torch.Tensor, first_in_step: bool) -> None:
+        ledger = self.ledger
+        ledger.backwards += 1
+        if ledger.re_evaluation(first_in_step):
+            return
+        if self.adoption.manual and ledger.pending is not None:
+            self._commit(real_step=False)  # hand-written updates: the previous backward was a whole step
+            first_in_step = True
+        if ledger.backwards == 1:
+            self.device = loss.device
+            self.adoption.first_backward(self.modules, self.guard.quietly)
+            pinning_plan.choose(self.spec.pin, self.loaders, self.modules, self.targets)
+            self.pinning = self.pinning_sentence()
+        if first_in_step:
+            self.dispatch.before_backward(ledger.step)
+        ledger.add(loss)
 
     def _after_backward(self, first_in_step: bool) -> None:
-        if self.backwards == 1 and self.optimizer is not None and self.ctx is None:
+        if self.ledger.backwards == 1 and self.adoption.optimizer is not None and self.dispatch.ctx is None:
             # Probes run here, after the script's backward has freed its graph: nothing
             # they do can touch a tensor that graph saved, and its memory is back.
             self._start_checks()
-        if self.ctx is not None:
-            for sc in self._script:
-                self._call(sc, "grads_after_backward", self.ctx, self.step)
-            if first_in_step:
-                for c in self._per_step:
-                    self._call(c, "after_backward", self.ctx, self.step)
-
-    def _loss_of(self, tensors: list[torch.Tensor]) -> torch.Tensor | None:
-        if tensors and all(t.numel() == 1 and t.requires_grad for t in tensors):
-            total = self._unscaled(tensors[0])
-            for t in tensors[1:]:
-                total = total + self._unscaled(t).to(total.device)
-            return total
-        shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-        self.loss_problem = f".backward() was called on a tensor of shape {shapes}, not on a scalar loss"
-        return None
-
-    def _unscaled(self, t: torch.Tensor) -> torch.Tensor:
-        value = t.detach().float().reshape(())
-        if self.scaled is not None and self.scaled[0] is t:
-            # Divided now, on the device: scaler.update() later changes the scale in place.
-            value = value / self.scaled[1].to(value.device).float()
-            self.scaled = None
-        return value
-
-    def _before_backward(self, loss: torch.Tensor, first_in_step: bool) -> None:
-        self.backwards += 1
-        if self._in_step is not None and not first_in_step:
-            return  # LBFGS re-evaluates its closure: the step's loss is the first evaluation
-        if self.manual and self._pending_loss is not None:
-            self._commit(None)  # hand-written updates: the previous backward was a whole step
-            first_in_step = True
-        if self.backwards == 1:
-            self.device = loss.device
-            self._first_backward()
-        if first_in_step and self.ctx is not None:
-            for c in self._script:
-                self._call(c, "before_backward", self.ctx, self.step)
-        self._pending_loss = loss if self._pending_loss is None else self._pending_loss + loss
-        self._step_backwards += 1
-
-    def _first_backward(self) -> None:
-        held: set[int] | None = None
-        live = [o for o in (r() for r in self._optimizers) if o is not None]
-        if live:
-            held = set().union(*(self._held(o) for o in live))
-        top = self.modules.choose(held)
-        if top is not None and live:
-            mine = {id(p) for p in top.parameters()}
-            best = max(live, key=lambda o: len(self._held(o) & mine))
-            self.optimizer = best if self._held(best) & mine else None  # else adopted at its first step
-        if top is not None and self.optimizer is None:
-            mine = {id(p) for p in top.parameters() if p.requires_grad}
-            self.manual = not any(self._held(o) & mine for o in live)
-            if self.manual:
-                with self.quietly():  # a stand-in that only lists the parameters for the checks
-                    self.optimizer = torch.optim.SGD([p for p in top.parameters() if p.requires_grad], lr=0.0)
-        self._decide_pinning()
-
-    def _decide_pinning(self) -> None:
-        if (
-            self.pin in ("auto", "module")
-            and not (self.pin == "auto" and self.loaders.used)
-            and self.modules.replayable
-        ):
-            self.modules.replay = True
-            self.targets.replay = True
-        self.pinning = pinning_sentence(self)
+        self.dispatch.after_backward(self.ledger.step, first_in_step)
 
     def _start_checks(self) -> None:
-        assert self.optimizer is not None
-        self.ctx = build_context(self, self.optimizer)
-        if self.ctx is not None:
-            for c in self.checks:
-                self._call(c, "before", self.ctx)
+        assert self.adoption.optimizer is not None
+        self.dispatch.start(
+            build_context(self.spec, self.monitor, self.modules, self.spy, self.device, self.adoption.optimizer)
+        )
 
     # ---- optimizer.step()
     def before_step(self, opt: torch.optim.Optimizer) -> None:
-        if not (self.quiet or self.in_backward):
-            self._in_step = opt
+        if not (self.guard.quiet or self.ledger.in_backward):
+            self.ledger.in_step = opt
             # Model calls inside step() are an LBFGS closure re-evaluating, not a rollout.
-            self._calls_before_step = self.modules.take_calls()
+            self.ledger.calls_before_step = self.modules.take_calls()
 
     def after_step(self, opt: torch.optim.Optimizer) -> None:
-        if self.quiet or self.in_backward:
+        if self.guard.quiet or self.ledger.in_backward:
             return
-        self._in_step = None
-        if self.stopping:
+        self.ledger.in_step = None
+        if self.guard.stopping:
             raise StopScript()
-        with self.own("step bookkeeping"):
+        with self.guard.own("step bookkeeping"):
             self._after_step(opt)
 
     def _after_step(self, opt: torch.optim.Optimizer) -> None:
-        self.fit.stepped(id(opt), self._pending_loss is not None)
-        if self._pending_loss is None:
-            self.unmatched_steps += 1
-            if self.backwards == 0 and self.spy.calls and self.unmatched_steps >= NO_BACKWARD_STEPS:
-                self._stop()  # a loss is computed but never backpropagated: certain already
+        ledger = self.ledger
+        self.fit.stepped(id(opt), ledger.pending is not None)
+        if ledger.pending is None:
+            ledger.unmatched_steps += 1
+            if ledger.backwards == 0 and self.spy.calls and ledger.unmatched_steps >= NO_BACKWARD_STEPS:
+                self.guard.stop()  # a loss is computed but never backpropagated: certain already
             return
-        self._stepped.add(id(opt))
-        if (
-            self.manual
-            and self.modules.top is not None
-            and self._held(opt) & {id(p) for p in self.modules.top.parameters()}
-        ):
-            self.manual = False  # a real optimizer steps the model after all
-            self.optimizer = None
-        if self.optimizer is None:
-            top = self.modules.top
-            if top is None or not self._held(opt) & {id(p) for p in top.parameters()}:
-                self._other_step()  # another optimizer (a GAN's second one, say)
-                return
-            self.optimizer = opt
+        role = self.adoption.stepped(opt, self.modules.top)
+        if role == "other":
+            # Another optimizer (a GAN's discriminator): the losses since the last step were
+            # its own, not part of the next step of ours.
+            ledger.drop()
+            self.fit.disjoint = self.adoption.stepped_disjoint()
+            self._judge_fit()
+            return
+        if role == "adopted":
             self._start_checks()
-        elif opt is not self.optimizer:
-            self._other_step()
-            return
         if self.modules.frozen_optimizer:
-            self._pending_loss = None
-            self.stopped_by = "frozen_optimizer"
-            self._stop()
-        self._commit(opt)
+            ledger.drop()
+            self.guard.stop("frozen_optimizer")
+        self._commit(real_step=True)
 
-    def _other_step(self) -> None:
-        """Another optimizer stepped: the losses since the last step were its own (a GAN's
-        discriminator), not part of the next step of ours."""
-        self._pending_loss = None
-        self._step_backwards = 0
-        held = [self._held(o) for o in (r() for r in self._optimizers) if o is not None and id(o) in self._stepped]
-        self.fit.disjoint = len(held) >= 2 and not set.intersection(*held)
-        self._judge_fit()
-
-    def _commit(self, opt: torch.optim.Optimizer | None) -> None:
+    def _commit(self, real_step: bool) -> None:
         """One training step of the model is complete: record its loss (no host sync)."""
-        assert self._pending_loss is not None
-        if self.step == 0:  # before the monitor sees a loss: it may need the spy's floor
-            note = self.spy.settle(self.monitor, self.spec.loss_floor, float(self._pending_loss), self._step_backwards)
+        ledger = self.ledger
+        assert ledger.pending is not None
+        if ledger.step == 0:  # before the monitor sees a loss: it may need the spy's floor
+            note = self.spy.settle(self.monitor, self.spec.loss_floor, float(ledger.pending), ledger.step_backwards)
             self.notes += [note] if note else []
-        due = self.stream.add(self._pending_loss)
-        self.step += 1
-        self._pending_loss = None
-        self._step_backwards = 0
+        due = ledger.commit()
         in_step = self.modules.take_calls()
-        self.fit.step_done(self._calls_before_step if opt is not None else in_step)
-        if self.ctx is not None:
-            self.ctx.step = self.step
-            for c in self._script:
-                if opt is not None or not c.needs_real_step:  # hand-written updates: no step call
-                    self._call(c, "after_step", self.ctx, self.step)
+        self.fit.step_done(ledger.calls_before_step if real_step else in_step)
+        self.dispatch.after_step(ledger.step, real_step)
         self._judge_fit()
         if due and self.sync():
-            self._stop()
-
-    def flush(self) -> None:
-        """The script ended: a hand-written loop's last backward was a step too."""
-        loss = self._pending_loss
-        if self.manual and loss is not None and not self.stopping:
-            self._pending_loss = None
-            self.stream.add(loss)
-            self.step += 1
+            self.guard.stop()
 
     def _judge_fit(self) -> None:
         """Stop as soon as the program is one an overfit test does not fit (or has no model)."""
-        if self.stopping:
+        if self.guard.stopping:
             return
         why = self.fit.adversarial() or self.fit.rollout(self.loaders.used)
-        if why is None and self.modules.top is None and self.modules.locked and self._stepped:
-            live = [self._held(o) for o in (r() for r in self._optimizers) if o is not None]
-            disjoint = len(live) >= 2 and not set.intersection(*live)
-            why = self.fit.local_losses(False, len(live) if disjoint else 1)
+        if why is None and self.modules.top is None and self.modules.locked and self.adoption.any_stepped:
+            why = self.fit.local_losses(False, self.adoption.turns())
             if why is None:  # one optimizer, and no module ever called as model(x)
                 self.model_missing = True
-                self.stopped_by = "model_missing"
-                self._stop()
+                self.guard.stop("model_missing")
         if why is not None:
             self.not_applicable = why
-            self.stopped_by = "not_applicable"
-            self._stop()
-
-    @property
-    def losses(self) -> list[float | None]:
-        return self.stream.losses
+            self.guard.stop("not_applicable")
 
     def sync(self) -> bool:
         """Read the pending losses back (the only host sync); True when the run should stop."""
-        decision = self.stream.sync()
-        if self.ctx is not None:
-            self.ctx.losses = self.losses
+        decision = self.ledger.stream.sync()
+        certain = self.dispatch.synced(self.losses, self.ledger.step, decided=decision is not None)
         if decision is not None:
             return True
-        if self.ctx is not None:
-            for c in self._syncing:
-                if self._call(c, "on_sync", self.ctx, self.step):
-                    self.stopped_by = c.name
-                    return True
-        m = self.monitor
-        return self.step >= m.limit or (self.step >= m.budget and not m.confirming)
+        if certain is not None:
+            self.guard.stopped_by = certain
+            return True
+        m, step = self.monitor, self.ledger.step
+        return step >= m.limit or (step >= m.budget and not m.confirming)
+
+    # ---- the end of the script
+    def pinning_sentence(self) -> str:
+        sentence = pinning_plan.sentence(self.spec.pin, self.loaders, self.modules, self.targets)
+        if self.adoption.manual:
+            sentence += (
+                "; steps counted at each backward: no torch.optim optimizer steps the model "
+                "(hand-written updates such as p.data -= lr * p.grad)"
+            )
+        if self.launch:
+            sentence += f"; {self.launch}"
+        for note in self.workers.notes:
+            sentence += f"; {note}"
+        return sentence
+
+    def end(self) -> ScriptSummary:
+        """The script ended: count a hand-written loop's last backward as a step, and say how
+        the batch was pinned now that it is fully known (targets, short batches)."""
+        if self.adoption.manual and not self.guard.stopping:
+            self.ledger.flush()
+        if self.pinning:
+            self.pinning = self.pinning_sentence()
+        return self.summary()
+
+    def read_back(self) -> None:
+        """The losses still on the device, for the curve (the monitor decides nothing more)."""
+        self.ledger.stream.sync()
+
+    def summary(self) -> ScriptSummary:
+        ledger, modules = self.ledger, self.modules
+        frozen = type(modules.top).__name__ if modules.frozen_optimizer else None
+        return ScriptSummary(
+            steps=ledger.step,
+            backwards=ledger.backwards,
+            losses=list(self.losses),
+            device=str(self.device),
+            pinning=self.pinning,
+            notes=[n for n in [*self.notes, self.dropout.note] if n],
+            stopping=self.guard.stopping,
+            stopped_by=self.guard.stopped_by,
+            not_applicable=self.not_applicable,
+            model_missing=self.model_missing,
+            frozen_model=frozen,
+            loss_problem=ledger.loss_problem,
+            unmatched_steps=ledger.unmatched_steps,
+            children=self.workers.children,
+            loss_name=self.spy.calls[0].name if self.spy.calls else None,
+            lightning=_lightning(modules.seen()),
+            loop_s=time.perf_counter() - self.t0,
+        )
+
+
+def _lightning(modules: list[torch.nn.Module]) -> bool:
+    """A LightningModule was called (checked by class name: the harness never imports lightning)."""
+    return any(
+        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        for m in modules
+        for c in type(m).__mro__
+    )
