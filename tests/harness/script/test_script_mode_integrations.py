@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gate.result import Result
-from tests.test_script_mode import SCRIPTS, Harness, harness  # noqa: F401 - the fixture
+from tests.harness.script.test_script_mode import SCRIPTS, Harness, harness  # noqa: F401 - the fixture
 
 # Lightning and transformers scripts: heavy imports and real training.
 pytestmark = pytest.mark.slow

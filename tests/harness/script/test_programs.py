@@ -12,7 +12,7 @@ import pytest
 from gate.harness.script import command
 from gate.harness.script.launchers import worker_env
 from tests.conftest import ROOT
-from tests.test_script_mode import Harness, check, harness  # noqa: F401  (the fixture)
+from tests.harness.script.test_script_mode import Harness, check, harness  # noqa: F401  (the fixture)
 
 PROGRAMS = ROOT / "tests" / "programs"
 NOT_APPLICABLE_END = "; gate a supervised component in task mode instead"
