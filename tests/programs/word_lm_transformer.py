@@ -30,7 +30,7 @@ class PositionalEncoding(nn.Module):
         self.register_buffer("pe", pe.unsqueeze(0).transpose(0, 1))
 
     def forward(self, x):
-        return x + self.pe[: x.size(0), :]
+        return x + self.get_buffer("pe")[: x.size(0), :]
 
 
 class TransformerModel(nn.Module):
