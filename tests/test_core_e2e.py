@@ -64,6 +64,15 @@ def test_lr_zero_fails_fast(gate_cli) -> None:
     assert result["steps"] < 150  # stalled long before the 500-step budget
 
 
+def test_a_loss_still_falling_at_the_budget_gets_more_steps(gate_cli) -> None:
+    code, result, output = gate_cli("run", "--entrypoint", f"{BROKEN}:healthy", "--steps", "20")
+    assert code == 0, output
+    assert 20 < result["steps"] <= 80 and "budget of 20 steps was extended to" in result["reason"]
+    code, result, output = gate_cli("run", "--entrypoint", f"{BROKEN}:healthy", "--steps", "20", "--max-steps", "20")
+    assert code == 1 and result["steps"] == 20, output
+    assert "it is still improving: raise `steps` (to about" in result["reason"]
+
+
 def test_loss_floor_from_task(gate_cli) -> None:
     code, result, output = gate_cli("run", "--entrypoint", f"{BROKEN}:with_floor")
     assert code == 0, output

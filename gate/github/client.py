@@ -5,7 +5,7 @@
 - Retries with backoff on 5xx and network errors, and on primary/secondary rate limits
   honouring ``Retry-After`` and ``x-ratelimit-reset``; waits are capped (a CI job should not
   sleep for an hour) and ``sleep``/``clock`` are injectable so tests are instant.
-- Errors carry GitHub's own message plus what to do; the token is sent only in the
+- Errors carry GitHub's own message plus what to do (api_errors.py); the token is sent only in the
   Authorization header and never appears in a message, an exception or a repr.
 - A POST is not idempotent: after an answer that may hide a success (a read timeout, a dropped
   connection, a 5xx) it is re-sent only when the caller's ``lookup`` finds nothing (a check
@@ -24,64 +24,20 @@ from typing import Any
 import requests
 
 from gate import __version__
-from gate.errors import GitHubError
+from gate.github import api_errors
+from gate.github.api_errors import GitHubAPIError
 from gate.github.env import Secret
+
+__all__ = ["GitHubAPIError", "GitHubClient"]
 
 API_VERSION = "2022-11-28"
 RETRY_STATUSES = (500, 502, 503, 504)
 PUBLISH_BUDGET_S = 120.0  # all of a run's GitHub calls together, retries and waits included
-READ_ONLY_MESSAGE = "Resource not accessible by integration"
-PERMISSIONS_SNIPPET = "permissions:\n  checks: write\n  pull-requests: write\n  statuses: write\n  contents: read"
 
 
 def _default_sleep(seconds: float) -> None:
     # Looked up when a client is built, so tests can swap it without a real wait.
     time.sleep(seconds)
-
-
-class GitHubAPIError(GitHubError):
-    """A request GitHub refused. ``api_message`` is GitHub's own words, for callers that branch on it."""
-
-    def __init__(
-        self, message: str, hint: str = "", *, status: int = 0, api_message: str = "", method: str = "", path: str = ""
-    ) -> None:
-        super().__init__(message, hint)
-        self.status = status
-        self.api_message = api_message
-        self.method = method
-        self.path = path
-
-    @property
-    def read_only(self) -> bool:
-        """The token may read but not write here (fork PR, missing workflow permission)."""
-        return self.status == 403 and READ_ONLY_MESSAGE.lower() in self.api_message.lower()
-
-
-def _explain(status: int, method: str, path: str, api_message: str) -> tuple[str, str]:
-    said = f" (GitHub said: {api_message})" if api_message else ""
-    where = f"{method} {path}"
-    if status == 401:
-        return (
-            f"GitHub rejected the token for {where}{said}",
-            "the token is missing, expired or revoked; pass a valid one with --github-token or $GITHUB_TOKEN",
-        )
-    if status == 403:
-        if READ_ONLY_MESSAGE.lower() in api_message.lower():
-            return (
-                f"the token may not write {where}{said}",
-                "a fork PR's token is read-only (use the workflow_run publish pattern, docs/github.md); "
-                f"otherwise grant the job\n{PERMISSIONS_SNIPPET}",
-            )
-        return (f"GitHub refused {where}{said}", f"check the token's permissions; the job needs\n{PERMISSIONS_SNIPPET}")
-    if status == 404:
-        return (
-            f"not found: {where}{said}",
-            "check --repo / $GITHUB_REPOSITORY and the SHA; a private repository also answers 404 "
-            "when the token cannot see it",
-        )
-    if status == 422:
-        return f"GitHub rejected the request {where}{said}", "this is a bug in overfit-gate; please report it"
-    return f"GitHub answered {status} to {where}{said}", "GitHub may be having trouble; re-run the job"
 
 
 class GitHubClient:
@@ -155,7 +111,7 @@ class GitHubClient:
                 return max(0.0, float(resp.headers["x-ratelimit-reset"]) - self.clock()) + 1.0
             except ValueError:
                 return 60.0
-        if resp.status_code == 429 or "rate limit" in _message(resp).lower():
+        if resp.status_code == 429 or "rate limit" in api_errors.message(resp).lower():
             # Secondary limit without headers: GitHub asks for at least a minute, growing.
             return 60.0 * (2**attempt)
         return None
@@ -179,17 +135,9 @@ class GitHubClient:
         finally:
             self.spent, self._since = self._used(), None
 
-    def _over_budget(self, method: str, shown: str) -> GitHubAPIError:
-        return GitHubAPIError(
-            f"gave up on {method} {shown}: publishing has used its {self.budget:.0f}s budget",
-            "GitHub (or the network to it) is too slow or not answering; re-run the job later",
-            method=method,
-            path=shown,
-        )
-
     def _wait(self, seconds: float, method: str, shown: str) -> None:
         if seconds >= self.remaining():
-            raise self._over_budget(method, shown)
+            raise api_errors.over_budget(self.budget, method, shown)
         self.sleep(seconds)
 
     def _request(
@@ -206,50 +154,40 @@ class GitHubClient:
                     return found
             left = self.remaining()
             if left <= 0:
-                raise self._over_budget(method, shown)
+                raise api_errors.over_budget(self.budget, method, shown)
             try:
                 resp = self.session.request(
                     method, url, json=json, params=params, headers=self._headers(), timeout=min(self.timeout, left)
                 )
             except requests.RequestException as exc:
-                landed = method == "POST" and not _never_sent(exc)
+                landed = method == "POST" and not api_errors.never_sent(exc)
                 if last or (landed and lookup is None):
-                    raise GitHubAPIError(
-                        f"could not reach GitHub at {self.api_url} for {method} {shown}: {self.scrub(type(exc).__name__)}",
-                        "check $GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3) and the network",
-                        method=method,
-                        path=shown,
-                    ) from None
+                    what = self.scrub(type(exc).__name__)
+                    raise api_errors.unreachable(self.api_url, what, method, shown) from None
                 maybe_sent = maybe_sent or landed
                 self._wait(min(self.max_wait, self.backoff * 2**attempt), method, shown)
                 continue
             if resp.status_code < 400:
                 self.last_response = resp
-                return _decode(resp, method, shown)
-            wait = self._rate_limit_wait(resp, attempt)
-            if wait is not None:
-                if last or wait > self.max_wait:
-                    raise GitHubAPIError(
-                        f"GitHub rate limit hit for {method} {shown}; it asks to wait {wait:.0f}s "
-                        f"(more than the {self.max_wait:.0f}s this job will wait)",
-                        "re-run the job later, or publish with a token that has its own quota",
-                        status=resp.status_code,
-                        api_message=self.scrub(_message(resp)),
-                        method=method,
-                        path=shown,
-                    )
-                self._wait(wait, method, shown)
-                continue
-            if resp.status_code in RETRY_STATUSES and not last:
-                maybe_sent = maybe_sent or method == "POST"
-                self._wait(min(self.max_wait, self.backoff * 2**attempt), method, shown)
-                continue
-            api_message = self.scrub(_message(resp))
-            message, hint = _explain(resp.status_code, method, shown, api_message)
-            raise GitHubAPIError(
-                message, hint, status=resp.status_code, api_message=api_message, method=method, path=shown
-            )
+                return api_errors.decode(resp, method, shown)
+            self._retry_or_raise(resp, attempt, last, method, shown)  # raises unless worth retrying
+            # A 5xx answer to a POST may hide a success: look (lookup) before sending it again.
+            maybe_sent = maybe_sent or (method == "POST" and resp.status_code in RETRY_STATUSES)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_or_raise(self, resp: requests.Response, attempt: int, last: bool, method: str, shown: str) -> None:
+        """After a refused request: wait when it is worth retrying (a rate limit, a 5xx), else raise."""
+        wait = self._rate_limit_wait(resp, attempt)
+        if wait is not None:
+            if last or wait > self.max_wait:
+                api_message = self.scrub(api_errors.message(resp))
+                raise api_errors.rate_limited(resp.status_code, wait, self.max_wait, api_message, method, shown)
+            self._wait(wait, method, shown)
+            return
+        if resp.status_code in RETRY_STATUSES and not last:
+            self._wait(min(self.max_wait, self.backoff * 2**attempt), method, shown)
+            return
+        raise api_errors.refused(resp.status_code, method, shown, self.scrub(api_errors.message(resp)))
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
@@ -278,38 +216,3 @@ class GitHubClient:
             # Never send the token to a host the Link header made up.
             url = nxt if nxt and nxt.startswith(self.api_url + "/") else None
             query = None  # the next link carries the query
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request surely did not reach the server (so re-sending a POST is safe)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    text = repr(exc)
-    return isinstance(exc, requests.ConnectionError) and (
-        "NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text
-    )
-
-
-def _decode(resp: requests.Response, method: str, shown: str) -> Any:
-    """The JSON body of a success; an HTML page (a proxy, a captive portal) is an error, not a crash."""
-    if not resp.content:
-        return None
-    try:
-        return resp.json()
-    except (ValueError, RecursionError):
-        kind = resp.headers.get("Content-Type", "unknown type").split(";")[0]
-        raise GitHubAPIError(
-            f"GitHub answered {resp.status_code} to {method} {shown} with a body that is not JSON ({kind})",
-            "a proxy or a wrong $GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3)?",
-            status=resp.status_code,
-            method=method,
-            path=shown,
-        ) from None
-
-
-def _message(resp: requests.Response) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text[:200].strip()
-    return str(body.get("message", "")) if isinstance(body, dict) else ""

@@ -1,7 +1,7 @@
 """The ``result.json`` contract, harness side (standard library only).
 
 Every result the harness writes is built as these records; the controller validates the file
-with the pydantic models in ``gate/result.py``. ``tests/test_contract.py`` keeps the two field
+with the pydantic models in ``gate/result.py``. ``tests/harness/test_contract.py`` keeps the two field
 lists equal, and the models forbid unknown keys, so a field written here and not modelled
 there (or the reverse) fails the tests instead of being dropped or kept unchecked.
 """

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from gate.baseline import render as baseline
 from gate.harness.verdict import fmt
+from gate.report import md
 from gate.report.mermaid import xychart
 from gate.report.plot import baseline_losses
 from gate.report.series import first_nonfinite, sparkline
-from gate.report.untrusted import inline, strip_invisible
+from gate.report.untrusted import inline
 from gate.result import CheckResult, Result
 
 GITHUB_LIMIT = 65535
@@ -53,14 +54,14 @@ def render_markdown(result: Result, *, max_chars: int = GITHUB_LIMIT, image_url:
             return text
     # Not even the smallest level fits (a tiny max_chars): headline and reason, cut plainly
     # (there is no table or fence left to break).
-    text = f"{_headline(result)}\n\n{_clip(result.reason, 300)}\n"
+    text = f"{_headline(result)}\n\n{md.clip(result.reason, 300)}\n"
     return text if len(text) <= max_chars else text[: max(0, max_chars - 1)] + "…"
 
 
 def _render(result: Result, d: Detail, image_url: str | None) -> str:
-    parts = [_headline(result), inline(_clip(_sentence(result.reason), d.reason), starts_block=True)]
+    parts = [_headline(result), inline(md.clip(md.sentence(result.reason), d.reason), starts_block=True)]
     if result.error is not None:
-        parts.append(f"**Error:** {_code(result.error.type, 200)}: {_esc(_clip(result.error.message, d.cell))}")
+        parts.append(f"**Error:** {md.code(result.error.type, 200)}: {md.esc(md.clip(result.error.message, d.cell))}")
     parts.append(_config_changes(result.config_changes, d))
     # A regression against the base branch leads (a passing run's reader stops at the reason);
     # "no change" and the rest follow the checks.
@@ -82,7 +83,7 @@ def _config_changes(changes: list[str], d: Detail) -> str:
         return ""
     shown = changes if d.rows is None else changes[: d.rows]
     more = f"\n- … and {len(changes) - len(shown)} more" if len(changes) > len(shown) else ""
-    lines = "\n".join(f"- {inline(_clip(c, d.cell), starts_block=True)}" for c in shown)
+    lines = "\n".join(f"- {inline(md.clip(c, d.cell), starts_block=True)}" for c in shown)
     return (
         "⚠️ **This pull request changes the gate's config:** this run used the base branch's values; "
         f"the new ones apply once it is merged.\n\n{lines}{more}"
@@ -90,7 +91,7 @@ def _config_changes(changes: list[str], d: Detail) -> str:
 
 
 def _headline(result: Result) -> str:
-    name = "" if result.name == "overfit-gate" else f" · {_esc(result.name)}"
+    name = "" if result.name == "overfit-gate" else f" · {md.esc(result.name)}"
     return f"## {HEAD[result.verdict]} overfit-gate: {result.verdict}{name}"
 
 
@@ -102,8 +103,8 @@ def _checks(checks: list[CheckResult], d: Detail) -> str:
     hints = any(c.hint for c in shown)  # an all-empty Hint column is just noise
     rows = ["| | Check | Result |" + (" Hint |" if hints else ""), "|---|---|---|" + ("---|" if hints else "")]
     for c in shown:
-        hint = f" {_cell(c.hint, d.cell)} |" if hints else ""
-        rows.append(f"| {ICON[c.status]} | {_code(c.name, 80, table=True)} | {_cell(c.message, d.cell)} |{hint}")
+        hint = f" {md.cell(c.hint, d.cell)} |" if hints else ""
+        rows.append(f"| {ICON[c.status]} | {md.code(c.name, 80, table=True)} | {md.cell(c.message, d.cell)} |{hint}")
     counts = {s: sum(c.status == s for c in checks) for s in ORDER}
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     out = f"### Checks ({tally})\n\n" + "\n".join(rows)
@@ -143,7 +144,7 @@ def _curve(result: Result, d: Detail, image_url: str | None) -> str:
         facts.append(f"**non-finite from step {bad}**")
     out.append(f"`{sparkline(losses)}` " + " · ".join(facts))
     if pair and chart and chart.count("line [") == 2 and result.baseline is not None:
-        second = _esc(baseline.title(result.baseline))
+        second = md.esc(baseline.title(result.baseline))
         out.append(f"The chart's second line: {second} (a run that stopped earlier is held at its last value).")
     if base:
         note = " (the chart's second line)" if chart and not pair and chart.count("line [") == 2 else ""
@@ -174,17 +175,17 @@ def _facts(result: Result) -> str:
         + " |\n|"
         + "---|" * len(cols)
         + "\n| "
-        + " | ".join(_cell(v, 200) for v in cols.values())
+        + " | ".join(md.cell(v, 200) for v in cols.values())
         + " |"
     )
     what = ""
     if result.entrypoint:
-        what = f"Entry point: {_code(result.entrypoint, 300)}"
+        what = f"Entry point: {md.code(result.entrypoint, 300)}"
     elif result.command:
-        what = f"Command: {_code(' '.join(result.command), 300)}"
+        what = f"Command: {md.code(' '.join(result.command), 300)}"
     version = f"overfit-gate {result.gate_version}" if result.gate_version else ""
     tail = " · ".join(p for p in (what, version) if p)
-    notes = "".join(f"\n\n_Note: {_cell(n, 300)}_" for n in result.notes)
+    notes = "".join(f"\n\n_Note: {md.cell(n, 300)}_" for n in result.notes)
     return "### Run\n\n" + table + (f"\n\n{tail}" if tail else "") + notes
 
 
@@ -196,7 +197,7 @@ def _traceback(tb: str, limit: int) -> str:
         cut = cut[cut.find("\n") + 1 :] if "\n" in cut else cut  # start on a whole line
         note = f"\n\n_Traceback cut to its last {len(cut):,} of {len(text):,} characters; the full one is in `result.json`._"
         text = cut
-    return f"<details><summary>Traceback</summary>\n\n{_fence(text, 'text')}{note}\n\n</details>"
+    return f"<details><summary>Traceback</summary>\n\n{md.fence(text, 'text')}{note}\n\n</details>"
 
 
 def _config(config: dict[str, object], limit: int) -> str:
@@ -206,64 +207,9 @@ def _config(config: dict[str, object], limit: int) -> str:
         body = "_Omitted to fit GitHub's size limit; it is in `result.json`._"
     elif len(text) > limit:
         body = (
-            _fence(text[:limit].rsplit("\n", 1)[0] + "\n…", "json")
+            md.fence(text[:limit].rsplit("\n", 1)[0] + "\n…", "json")
             + "\n\n_Cut to fit; the full config is in `result.json`._"
         )
     else:
-        body = _fence(text, "json")
+        body = md.fence(text, "json")
     return f"<details><summary>Resolved config</summary>\n\n{body}\n\n</details>"
-
-
-def _fence(text: str, lang: str) -> str:
-    # A fence longer than any backtick run inside, so a traceback can never close it early;
-    # bidi and zero-width characters removed, so the code shown is the code that ran.
-    text = strip_invisible(text)
-    longest = max((len(run) for run in text.split("\n") for run in _ticks(run)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text}\n{fence}"
-
-
-def _ticks(line: str) -> list[str]:
-    runs, cur = [], ""
-    for ch in line:
-        if ch == "`":
-            cur += ch
-        elif cur:
-            runs.append(cur)
-            cur = ""
-    return [*runs, cur] if cur else runs
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _esc(text: str) -> str:
-    # Untrusted (the code under test, or a fork's report folder): one inert line, HTML escaped
-    # (GitHub drops unknown tags: "<module>" would vanish), no mention, link or fake heading.
-    return inline(text)
-
-
-def _cell(text: str, limit: int) -> str:
-    """One table cell: no raw pipes or newlines (they end the cell or the table)."""
-    flat = " ".join(text.split())
-    return _esc(_clip(flat, limit)).replace("|", "\\|")
-
-
-def _code(text: str, limit: int, table: bool = False) -> str:
-    """Inline code: entities are not decoded inside it, so no HTML escaping; a backtick
-    inside needs a longer delimiter; a pipe still needs escaping inside a table."""
-    flat = _clip(" ".join(strip_invisible(text).split()), limit)
-    if table:
-        flat = flat.replace("|", "\\|")
-    ticks = "`" * (max((len(r) for r in _ticks(flat)), default=0) + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
-    return f"{ticks}{pad}{flat}{pad}{ticks}"
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."

@@ -10,6 +10,7 @@ import torch
 
 from gate.harness.batch import LABEL_KEYS
 from gate.harness.checks.base import Context
+from gate.harness.checks.seq_first import is_seq_first
 from gate.harness.loss_spy import LossSpy
 from gate.harness.script.causal import detect
 from gate.harness.script.pinning import ModuleTracker, find_loss
@@ -57,7 +58,8 @@ def build_context(
 
     causal_dim, detected = spec.causal_dim, None
     if causal_dim is None:  # the key overrides detection
-        detected = detect(batch, keys, name, [c.target for c in spy.calls if c.target is not None])
+        spied = [c.target for c in spy.calls if c.target is not None]
+        detected = detect(batch, keys, name, spied, seq_first=is_seq_first(top))
         causal_dim = 1 if detected is not None else None
 
     def forward(model: torch.nn.Module, b: Any) -> Any:
