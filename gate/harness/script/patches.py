@@ -126,7 +126,7 @@ def _install_module_call(session: Session, patcher: Patcher, calls: _Calls) -> N
             # seen outside, eagerly. Tracing our bookkeeping would add guards on it,
             # recompiles and graph breaks the plain script does not have.
             return orig_call(self, *args, **kwargs)
-        if calls.depth or session.quiet:
+        if calls.depth or session.guard.quiet:
             calls.depth += 1
             try:
                 return orig_call(self, *args, **kwargs)
@@ -190,7 +190,7 @@ def _install_targets(session: Session, patcher: Patcher, calls: _Calls) -> None:
         def wrapped(input: Any, target: Any, *args: Any, _name: str = name, _fn: Any = original, **kwargs: Any) -> Any:
             # A loss the model computes itself (nanoGPT's) already sees the replayed targets;
             # inside a graph dynamo is tracing, our bookkeeping would add recompiles.
-            if not (is_compiling() or session.quiet or calls.in_model):
+            if not (is_compiling() or session.guard.quiet or calls.in_model):
                 target = session.targets.target(_name, input, target, session.modules.replayed_now)
             return _fn(input, target, *args, **kwargs)
 
@@ -206,7 +206,7 @@ def _install_policy_watch(session: Session, patcher: Patcher) -> None:
     @functools.wraps(original)
     def dist_init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        if not (session.fit.policy or session.quiet):
+        if not (session.fit.policy or session.guard.quiet):
             session.fit.distribution_built(
                 any(isinstance(v, torch.Tensor) and v.requires_grad for v in vars(self).values())
             )

@@ -16,7 +16,30 @@ def choose(pin: str, loaders: LoaderPins, modules: ModuleTracker, targets: Targe
         targets.replay = True
 
 
-def sentence(pin: str, loaders: LoaderPins, modules: ModuleTracker, targets: TargetPins) -> str:
+def sentence(
+    pin: str,
+    loaders: LoaderPins,
+    modules: ModuleTracker,
+    targets: TargetPins,
+    manual: bool,
+    launch: str,
+    worker_notes: list[str],
+) -> str:
+    """How the batch was pinned, then how the steps were counted and how a worker was run."""
+    said = _pinning(pin, loaders, modules, targets)
+    if manual:
+        said += (
+            "; steps counted at each backward: no torch.optim optimizer steps the model "
+            "(hand-written updates such as p.data -= lr * p.grad)"
+        )
+    if launch:
+        said += f"; {launch}"
+    for note in worker_notes:
+        said += f"; {note}"
+    return said
+
+
+def _pinning(pin: str, loaders: LoaderPins, modules: ModuleTracker, targets: TargetPins) -> str:
     top = modules.top
     top_name = type(top).__name__ if top is not None else "?"
     if pin == "off":

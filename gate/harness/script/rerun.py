@@ -25,7 +25,7 @@ from gate.harness.verdict import Monitor, fmt
 
 
 def input_dependence(real: Session, target: command.Target) -> CheckRecord:
-    mon, ctx, top = real.monitor, real.ctx, real.modules.top
+    mon, ctx, top = real.monitor, real.dispatch.ctx, real.modules.top
     if ctx is None or top is None:
         return result(NAME, "skip", "no top-level module was found whose inputs could be zeroed")
     if mon.target_step is None or mon.target is None or mon.first is None:
@@ -37,7 +37,7 @@ def input_dependence(real: Session, target: command.Target) -> CheckRecord:
     probe = Session(
         spec,
         monitor,
-        [Tracker(real.losses, mon.first - mon.target)],
+        [Tracker(real.summary().losses, mon.first - mon.target)],
         log=lambda line: None,
         launch=real.launch,  # a launcher's worker runs the same way again
         zero=(qualname(top), set(ctx.input_keys)),

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gate.harness.checks.base import Check, Context
+from gate.harness.checks.base import Check
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream
 from gate.harness.loss_spy import LossSpy
@@ -24,7 +24,7 @@ from gate.harness.script.dispatch import CheckDispatch
 from gate.harness.script.guard import GateInternalError, Guard, StopScript
 from gate.harness.script.ledger import Ledger
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
-from gate.harness.script.summary import ScriptSummary
+from gate.harness.script.summary import ScriptSummary, lightning
 from gate.harness.script.targets import TargetPins
 from gate.harness.script.workers import Workers
 from gate.harness.spec import Spec
@@ -63,62 +63,6 @@ class Session:
         self.device = torch.device("cpu")
         self.pinning = ""  # how the batch was pinned, decided at the first backward
         self.t0 = time.perf_counter()
-
-    @property
-    def quiet(self) -> bool:
-        return self.guard.quiet
-
-    @property
-    def ctx(self) -> Context | None:
-        return self.dispatch.ctx
-
-    @property
-    def losses(self) -> list[float | None]:
-        return self.ledger.stream.losses
-
-    # ---- read by script/run.py until it reads summary() (kept out of the merge with main's changes)
-    @property
-    def step(self) -> int:
-        return self.ledger.step
-
-    @property
-    def stream(self) -> LossStream:
-        return self.ledger.stream
-
-    @property
-    def backwards(self) -> int:
-        return self.ledger.backwards
-
-    @property
-    def loss_problem(self) -> str | None:
-        return self.ledger.loss_problem
-
-    @property
-    def unmatched_steps(self) -> int:
-        return self.ledger.unmatched_steps
-
-    @property
-    def stopping(self) -> bool:
-        return self.guard.stopping
-
-    @property
-    def stopped_by(self) -> str | None:
-        return self.guard.stopped_by
-
-    @property
-    def internal_error(self) -> BaseException | None:
-        return self.guard.internal_error
-
-    @property
-    def checks(self) -> list[Check]:
-        return self.dispatch.checks
-
-    @property
-    def check_errors(self) -> dict[str, str]:
-        return self.dispatch.errors
-
-    def flush(self) -> None:
-        self.end()
 
     def optimizer_created(self, opt: torch.optim.Optimizer) -> None:
         if not self.guard.quiet:  # the stand-in optimizer of a hand-written loop is ours
@@ -247,7 +191,7 @@ class Session:
     def sync(self) -> bool:
         """Read the pending losses back (the only host sync); True when the run should stop."""
         decision = self.ledger.stream.sync()
-        certain = self.dispatch.synced(self.losses, self.ledger.step, decided=decision is not None)
+        certain = self.dispatch.synced(self.ledger.stream.losses, self.ledger.step, decided=decision is not None)
         if decision is not None:
             return True
         if certain is not None:
@@ -258,17 +202,15 @@ class Session:
 
     # ---- the end of the script
     def pinning_sentence(self) -> str:
-        sentence = pinning_plan.sentence(self.spec.pin, self.loaders, self.modules, self.targets)
-        if self.adoption.manual:
-            sentence += (
-                "; steps counted at each backward: no torch.optim optimizer steps the model "
-                "(hand-written updates such as p.data -= lr * p.grad)"
-            )
-        if self.launch:
-            sentence += f"; {self.launch}"
-        for note in self.workers.notes:
-            sentence += f"; {note}"
-        return sentence
+        return pinning_plan.sentence(
+            self.spec.pin,
+            self.loaders,
+            self.modules,
+            self.targets,
+            self.adoption.manual,
+            self.launch,
+            self.workers.notes,
+        )
 
     def end(self) -> ScriptSummary:
         """The script ended: count a hand-written loop's last backward as a step, and say how
@@ -289,7 +231,7 @@ class Session:
         return ScriptSummary(
             steps=ledger.step,
             backwards=ledger.backwards,
-            losses=list(self.losses),
+            losses=list(self.ledger.stream.losses),
             device=str(self.device),
             pinning=self.pinning,
             notes=[n for n in [*self.notes, self.dropout.note] if n],
@@ -302,15 +244,6 @@ class Session:
             unmatched_steps=ledger.unmatched_steps,
             children=self.workers.children,
             loss_name=self.spy.calls[0].name if self.spy.calls else None,
-            lightning=_lightning(modules.seen()),
+            lightning=lightning(modules.seen()),
             loop_s=time.perf_counter() - self.t0,
         )
-
-
-def _lightning(modules: list[torch.nn.Module]) -> bool:
-    """A LightningModule was called (checked by class name: the harness never imports lightning)."""
-    return any(
-        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
-        for m in modules
-        for c in type(m).__mro__
-    )

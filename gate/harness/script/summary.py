@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
+
 
 @dataclass(frozen=True)
 class ScriptSummary:
@@ -39,3 +41,12 @@ class Ending:
         if self.how == "returned":
             return "returned"
         return f"called sys.exit({self.exit_code!r})" if self.exit_code is not None else "called sys.exit()"
+
+
+def lightning(modules: list[torch.nn.Module]) -> bool:
+    """A LightningModule was called (checked by class name: the harness never imports lightning)."""
+    return any(
+        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        for m in modules
+        for c in type(m).__mro__
+    )
