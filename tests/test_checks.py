@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from gate.harness import run_task
-from gate.harness.checks import ALL_CHECKS, Check, Context
+from gate.harness.check_api import Check, Context
+from gate.harness.checks import ALL_CHECKS
 from gate.harness.checks._util import preserved
 from gate.harness.checks.input_dependence import LEAK, InputDependence
 from gate.harness.contract import CheckRecord

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gate.harness.batch import default_forward, input_keys, to_device
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 from gate.harness.loop import build_optimizer, train
 from gate.harness.run_task import seed_everything
 from gate.harness.spec import Spec

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from gate.harness.checks.base import Check, Context
+from gate.harness.check_api import Check, Context
 from gate.harness.verdict import Decision, Monitor, fmt
 
 

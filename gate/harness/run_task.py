@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from gate.harness.batch import default_forward, input_keys, to_device
+from gate.harness.check_api import Check, Context, guard
 from gate.harness.checks import ALL_CHECKS
-from gate.harness.checks.base import Check, Context, guard
 from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.dropout import DropoutSwitch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gate.harness.checks.base import Check, Context, guard, result
+from gate.harness.check_api import Check
 from gate.harness.checks.batch_independence import BatchIndependence
 from gate.harness.checks.causality import Causality
 from gate.harness.checks.finite import Finite
@@ -23,4 +23,4 @@ ALL_CHECKS: list[type[Check]] = [
     InputDependence,
 ]
 
-__all__ = ["ALL_CHECKS", "Check", "Context", "guard", "result"]
+__all__ = ["ALL_CHECKS"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 
 from gate.harness.batch import batch_size, tensors
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks import probe, seq_first
 from gate.harness.checks._util import listing, preserved
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.contract import CheckRecord
 
 NAME = "batch_independence"

@@ -11,9 +11,9 @@ from typing import Any
 import torch
 
 from gate.harness.batch import batch_size
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks import probe, shift
 from gate.harness.checks._util import first_tensor, preserved
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.contract import CheckRecord
 
 NAME = "causality"

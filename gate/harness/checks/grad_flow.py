@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks._util import allowed, group_by_module, listing, preserved
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
 from gate.harness.contract import CheckRecord
 

@@ -18,8 +18,9 @@ from typing import Any
 import torch
 
 from gate.harness.batch import get_inputs, replace_inputs
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Check, Context, result
 from gate.harness.contract import CheckRecord
+from gate.harness.loop import train
 from gate.harness.verdict import Monitor, fmt
 
 NAME = "input_dependence"
@@ -104,8 +105,6 @@ class InputDependence(Check):
     name = NAME
 
     def finish(self, ctx: Context) -> list[CheckRecord]:
-        from gate.harness.loop import train  # the loop imports checks.base; import late
-
         mon = ctx.monitor
         if ctx.make_fresh is None:
             return [result(NAME, "skip", "needs a fresh model for a second run (task mode)")]

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 
 from gate.harness.batch import get_inputs, replace_inputs
+from gate.harness.check_api import Context
 from gate.harness.checks._util import first_tensor
-from gate.harness.checks.base import Context
 
 TOL = 1e-3  # relative: cross-sample / future gradient mass over the legitimate mass
 SAMPLES = 4  # samples probed: two are enough to see mixing; more only costs memory

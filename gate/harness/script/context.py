@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gate.harness.batch import LABEL_KEYS
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 from gate.harness.script.causal import detect
 from gate.harness.script.pinning import describe, find_loss
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Check, Context, result
 from gate.harness.contract import CheckRecord
 
 WINDOW = 8  # steps observed; a bug that shows on every one of them is not a coincidence

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from gate.harness import output
-from gate.harness.checks.base import result
+from gate.harness.check_api import result
 from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome

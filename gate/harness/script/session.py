@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gate.harness.checks.base import Check, Context
+from gate.harness.check_api import Check, Context
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream, overrides
 from gate.harness.loss_spy import LossSpy

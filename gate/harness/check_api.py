@@ -1,6 +1,9 @@
-"""What a check is. Checks hook into the overfit loop at a few points; every hook is
-optional, and only checks that override ``after_backward`` are called per step, so the
-hot loop pays nothing for checks that do not need it."""
+"""What a check is: the API between the overfit loop (task mode's ``loop``, script mode's
+session) and the checks. Neither side imports the other's package, only this module.
+
+Checks hook into the overfit loop at a few points; every hook is optional, and only checks
+that override ``after_backward`` are called per step, so the hot loop pays nothing for checks
+that do not need it."""
 
 from __future__ import annotations
 
