@@ -27,7 +27,9 @@ class Context:
     spec: Spec
     model: torch.nn.Module
     batch: Any
-    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor]
+    # None in script mode when the model does not return its loss (the script computes it
+    # outside the model call): checks that re-evaluate the loss do without that part.
+    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor] | None
     optimizer: torch.optim.Optimizer
     forward: Callable[[torch.nn.Module, Any], Any]
     input_keys: list[Any]

@@ -70,7 +70,7 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         spec=session.spec,
         model=top,
         batch=batch,
-        loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
+        loss_fn=loss_fn if session.modules.returns_loss else None,
         optimizer=optimizer,
         forward=forward,
         input_keys=keys,
