@@ -237,7 +237,7 @@ class Config(BaseModel):
     @field_validator("skip_checks")
     @classmethod
     def _known_checks(cls, v: list[str]) -> list[str]:
-        from gate.harness.spec import CHECK_NAMES
+        from gate.harness.check_table import CHECK_NAMES
 
         for name in v:
             if name not in CHECK_NAMES:

@@ -52,9 +52,9 @@ def result(name: str, status: CheckStatus, message: str, hint: str = "", **data:
 
 
 class Check:
+    """A check runs in the modes its entry in ``check_table.CHECKS`` lists."""
+
     name = "check"
-    #: checks that only apply in one mode say so
-    modes: tuple[Mode, ...] = ("task", "script")
 
     def before(self, ctx: Context) -> None:
         """Before the first step, model at initialisation."""
@@ -72,6 +72,22 @@ class Check:
         return []
 
 
+class ScriptCheck(Check):
+    """Extra hook points only the script instrumentation has."""
+
+    # Observes what optimizer.step() sees: meaningless for hand-written updates (no step call).
+    needs_real_step = False
+
+    def before_backward(self, ctx: Context, step: int) -> None:
+        """Before the first backward of step ``step`` (steps completed so far)."""
+
+    def grads_after_backward(self, ctx: Context, step: int) -> None:
+        """After every backward (several per step with gradient accumulation)."""
+
+    def after_step(self, ctx: Context, step: int) -> None:
+        """After ``optimizer.step()``; ``step`` counts completed steps."""
+
+
 class Guarded(Check):
     """Runs a check so that a crash inside it (an odd model, an unexpected output type)
     becomes a ``warn: could not run`` result instead of crashing the gate. Only
@@ -80,7 +96,6 @@ class Guarded(Check):
     def __init__(self, inner: Check) -> None:
         self.inner = inner
         self.name = inner.name
-        self.modes = inner.modes
         self.error: str | None = None
 
     def _call(self, hook: str, *args: Any, default: Any = None) -> Any:

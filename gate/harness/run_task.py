@@ -10,14 +10,14 @@ from typing import Any
 import torch
 
 from gate.harness.batch import default_forward, input_keys, to_device
-from gate.harness.check_api import Check, Context, guard
-from gate.harness.checks import ALL_CHECKS
+from gate.harness.check_api import Context
+from gate.harness.checks import active_checks
 from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LoopOutcome, build_optimizer, train
 from gate.harness.loss_spy import LossSpy
-from gate.harness.spec import Mode, Spec
+from gate.harness.spec import Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 from gate.harness.verdict import Monitor
 
@@ -56,11 +56,6 @@ def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
         divergence_factor=spec.divergence_factor,
         patience=spec.patience,
     )
-
-
-def active_checks(spec: Spec, mode: Mode) -> list[Check]:
-    # guard(): a check that crashes on an odd model reports a warning, never crashes the gate
-    return [guard(c()) for c in ALL_CHECKS if spec.enabled(c.name) and mode in c.modes]
 
 
 def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool, cause: str = "") -> tuple[Verdict, str]:
