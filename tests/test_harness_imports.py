@@ -234,3 +234,14 @@ def test_the_graph_sees_the_cycles_that_matter() -> None:
     assert late == set()
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_run_task_is_only_the_task_runner() -> None:
+    # What both modes share lives in outcome.py / runtime.py; script mode never imports task mode.
+    users = {
+        str(path.relative_to(ROOT))
+        for path in sorted(HARNESS.rglob("*.py"))
+        for _, name, _ in _imports(path)
+        if name == "gate.harness.run_task"
+    }
+    assert users == {"gate/harness/__main__.py"}

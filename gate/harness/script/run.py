@@ -15,7 +15,8 @@ from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
-from gate.harness.run_task import decide, log, loss_fields, make_monitor, seed_everything
+from gate.harness.outcome import decide, loss_fields, make_monitor
+from gate.harness.runtime import log, seed_everything
 from gate.harness.script import command, launchers
 from gate.harness.script.context import pinning_sentence
 from gate.harness.script.patches import Patcher, install
