@@ -18,6 +18,9 @@ from gate.harness.contract import CheckRecord, CheckStatus
 from gate.harness.spec import Mode, Spec
 from gate.harness.verdict import Monitor
 
+# A fresh (model, batch, loss_fn, optimizer) built again from the same seed.
+FreshFactory = Callable[[], tuple[torch.nn.Module, Any, Callable[..., torch.Tensor], torch.optim.Optimizer]]
+
 
 @dataclass
 class Context:
@@ -39,9 +42,7 @@ class Context:
     causal_dim: int | None = None
     # Re-runs (input dependence) need a fresh model/optimizer with the same seed; None in
     # script mode where the script builds them itself.
-    make_fresh: Callable[[], tuple[torch.nn.Module, Any, Callable[..., torch.Tensor], torch.optim.Optimizer]] | None = (
-        None
-    )
+    make_fresh: FreshFactory | None = None
     step: int = 0  # steps completed so far
     losses: list[float | None] = field(default_factory=list)
     shared: dict[str, Any] = field(default_factory=dict)  # scratch space between checks
