@@ -13,6 +13,7 @@ from gate.harness.check_api import Guarded, ScriptCheck
 from gate.harness.check_table import CHECK_NAMES, CHECKS, check_names
 from gate.harness.checks import active_checks, check_class
 from gate.harness.spec import Spec
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("name", CHECK_NAMES)
@@ -31,6 +32,11 @@ def test_runs_build_their_checks_from_the_table() -> None:
     assert [c.name for c in script] == [n for n in CHECK_NAMES if n != "causality"]
     # The session reports a crash in a script-only check itself; the others are guarded.
     assert [type(c).__name__ for c in script if not isinstance(c, Guarded)] == ["GradsZeroed", "GradsClipped"]
+
+
+def test_every_check_is_documented() -> None:
+    docs = (ROOT / "docs/checks.md").read_text() + (ROOT / "docs/script-mode.md").read_text()
+    assert [n for n in CHECK_NAMES if f"`{n}`" not in docs] == []
 
 
 def test_skip_checks_typo_is_a_config_error(tmp_path: Path) -> None:
