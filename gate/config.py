@@ -78,6 +78,11 @@ class Config(BaseModel):
 
     # Overfit loop and verdict
     steps: int = Field(_SPEC.steps, ge=1, description="Step budget; fail if the target is not reached within it.")
+    max_steps: int | None = Field(
+        None,
+        ge=1,
+        description=f"Go on up to this many steps while the loss still falls (default {Spec.EXTEND_FACTOR} x `steps`).",
+    )
     target_ratio: float = Field(
         _SPEC.target_ratio, gt=0, lt=1, description="Pass when `loss - floor <= ratio * (first - floor)`."
     )

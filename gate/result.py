@@ -24,7 +24,7 @@ MAX_RESULT_BYTES = 8 * 1024 * 1024
 
 class _Model(BaseModel):
     # Unknown keys are rejected: harness and controller ship together, and every field the
-    # harness writes is modelled here (gate/harness/contract.py; tests/test_contract.py).
+    # harness writes is modelled here (gate/harness/contract.py; tests/harness/test_contract.py).
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 

@@ -22,7 +22,7 @@ from gate.github.comments import marker
 from gate.github.env import Secret
 from gate.result import Result
 from tests.conftest import ROOT
-from tests.test_github_publish import publish, verify
+from tests.github.test_github_publish import publish, verify
 
 REPO = "Codertocat/Hello-World"
 PR = event()

@@ -1,12 +1,13 @@
 """The ``not_applicable`` outcome (exit 4): the program is not one an overfit test fits
-(policy gradients, adversarial losses, layer-local losses). Never a pass, never a bug
-diagnosis; the reason always says what to gate instead. Standard library only."""
+(policy gradients, adversarial losses, layer-local losses), or it ended on its own before the
+test could conclude (its epochs ran out while the loss was still falling). Never a pass, never
+a bug diagnosis; the reason always says what to do instead. Standard library only."""
 
 from __future__ import annotations
 
 HINT = "gate a supervised component in task mode instead"
 
 
-def sentence(why: str) -> str:
-    """The one reason every not-applicable outcome ends with."""
-    return f"not applicable: {why}; {HINT}"
+def sentence(why: str, instead: str = HINT) -> str:
+    """The one shape of every not-applicable reason: why, then what to do instead."""
+    return f"not applicable: {why}; {instead}"

@@ -20,6 +20,7 @@ def make_monitor(spec: Spec, task_floor: float | None) -> Monitor:
         confirm_steps=spec.confirm_steps,
         divergence_factor=spec.divergence_factor,
         patience=spec.patience,
+        max_steps=spec.step_cap(),
     )
 
 

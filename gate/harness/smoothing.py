@@ -7,6 +7,7 @@ divergence. The running median of the last few steps follows the trend and ignor
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections import deque
@@ -17,11 +18,16 @@ SIGN_WINDOW = 16  # early steps watched for a loss that changes sign (no floor a
 SIGN_CHANGES = 2  # + - + : more than one crossing of the floor before any trend
 EARLY_CONFIRM = 5  # steps at the target that confirm it when the program itself ends first
 TAIL = 0.25  # the share of the run the end-of-budget trend is measured over
-MIN_DROP = 0.05  # the log-gap must fall by this much over the tail to call it "improving"
+MIN_DROP = 0.05
+# A program that ends on its own early is "stuck" (a fail) only when its smoothed loss fell by
+# less than STUCK_DROP of the first gap over the second half of at least STUCK_MIN_STEPS steps.
+STUCK_MIN_STEPS = 40
+STUCK_DROP = 0.01  # the log-gap must fall by this much over the tail to call it "improving"
 
 
 class Smoother:
     def __init__(self, window: int = WINDOW) -> None:
+        self.window = window
         self._recent: deque[float] = deque(maxlen=window)
         self.history: list[float] = []  # the smoothed loss at every step fed
 
@@ -30,6 +36,20 @@ class Smoother:
         m = statistics.median(self._recent)
         self.history.append(m)
         return m
+
+    def low_branch(self) -> float | None:
+        """In a steady 2-step cycle (every step goes the other way from the last, across the
+        whole window): the lower of the last two losses, else None. Plain gradient descent at
+        the edge of stability on one fixed batch bounces between two parameter points for good;
+        the running median then flips between the branches, and the low one is what the model
+        reaches every other step. Random noise alternates over a whole window ~1 time in 128."""
+        r = list(self._recent)
+        if len(r) < self.window:
+            return None
+        d = [b - a for a, b in itertools.pairwise(r)]
+        if all(x * y < 0 for x, y in itertools.pairwise(d)):
+            return min(r[-1], r[-2])
+        return None
 
     def steps_to(self, target: float, floor: float, seen: int) -> int | None:
         """When the smoothed loss is still falling at the end: about how many steps in all

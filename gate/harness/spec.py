@@ -21,6 +21,9 @@ class Spec:
     command: list[str] = field(default_factory=list)
     out: str = "overfit-gate-report"
     steps: int = 500
+    max_steps: int | None = None  # None: EXTEND_FACTOR x steps
+
+    EXTEND_FACTOR = 4  # how far past `steps` a still-falling loss may go by default
     target_ratio: float = 0.01
     target_loss: float | None = None
     loss_floor: float | None = None
@@ -58,6 +61,10 @@ class Spec:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def step_cap(self) -> int:
+        """The most steps a run may take while its loss is still clearly falling."""
+        return self.max_steps if self.max_steps is not None else self.EXTEND_FACTOR * self.steps
 
     def enabled(self, check: str) -> bool:
         return check not in self.skip_checks

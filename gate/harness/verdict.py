@@ -14,28 +14,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 
+from gate.harness import budget
+from gate.harness.decision import Decision, fmt
 from gate.harness.not_applicable import sentence
-from gate.harness.smoothing import DIVERGE_PERSIST, EARLY_CONFIRM, SIGN_CHANGES, SIGN_WINDOW, Smoother
+from gate.harness.smoothing import DIVERGE_PERSIST, SIGN_CHANGES, SIGN_WINDOW, Smoother
 from gate.harness.spec import Spec
 
-
-@dataclass(frozen=True)
-class Decision:
-    verdict: str  # "pass" | "fail" | "not_applicable"
-    reason: str
-    step: int | None = None  # the step that decided it (target confirmed, first NaN, ...)
-    # machine-readable: confirmed, nonfinite, below_floor, diverged, stalled, budget, sign_changes
-    kind: str = ""
-
-
-def fmt(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:.4g}"
+__all__ = ["Decision", "Monitor", "fmt"]  # Decision and fmt: their long-standing import path
 
 
 class Monitor:
@@ -48,8 +34,13 @@ class Monitor:
         confirm_steps: int = Spec.confirm_steps,
         divergence_factor: float = Spec.divergence_factor,
         patience: int = Spec.patience,
+        max_steps: int | None = None,
     ) -> None:
         self.budget = steps
+        # A loss still clearly falling at the budget gets more steps, up to max_steps: a slow but
+        # healthy pipeline (plain SGD, a small learning rate) is not a failing one.
+        self.max_steps = max(steps, max_steps if max_steps is not None else steps)
+        self.extended_from: int | None = None
         self.ratio = target_ratio
         self.target_loss = target_loss
         self.floor = floor
@@ -69,7 +60,7 @@ class Monitor:
         self.decision: Decision | None = None
         self.smoother = Smoother()
         self._head: list[float] = []  # the first SIGN_WINDOW losses
-        self._held: list[float] | None = None  # losses held back while telling sign error from no floor
+        self.held: list[float] | None = None  # losses held back while telling sign error from no floor
         self._diverged_since: int | None = None
 
     @property
@@ -82,7 +73,7 @@ class Monitor:
     def confirming(self) -> bool:
         return self.run_len > 0
 
-    def _fail(self, step: int, kind: str, reason: str) -> Decision:
+    def fail(self, step: int, kind: str, reason: str) -> Decision:
         self.decision = Decision("fail", reason, step, kind)
         return self.decision
 
@@ -94,16 +85,16 @@ class Monitor:
         self.first = v
         self.best, self.best_step, self._improve_ref = v, 0, v
         if not math.isfinite(v):
-            return self._fail(0, "nonfinite", f"the loss is {v} at the very first step, before any update")
+            return self.fail(0, "nonfinite", f"the loss is {v} at the very first step, before any update")
         if self.target_loss is not None:
             self.target = self.target_loss
             if self.target_loss < self.floor:
-                return self._fail(
+                return self.fail(
                     0, "below_floor", f"target loss {fmt(self.target_loss)} is below the loss floor {fmt(self.floor)}"
                 )
         else:
             if v <= self.floor:
-                return self._fail(
+                return self.fail(
                     0,
                     "below_floor",
                     f"the first loss {fmt(v)} is already at or below the floor {fmt(self.floor)}: "
@@ -118,15 +109,15 @@ class Monitor:
             if self.decision is not None:
                 self._past_decision(v)
                 continue
-            if self._held is not None:
-                self._held.append(v)
-                if self.seen + len(self._held) < SIGN_WINDOW and math.isfinite(v):  # the first 16 steps
+            if self.held is not None:
+                self.held.append(v)
+                if self.seen + len(self.held) < SIGN_WINDOW and math.isfinite(v):  # the first 16 steps
                     continue
                 self._release()
             elif self.seen < SIGN_WINDOW and math.isfinite(v) and v <= self.floor and self.target_loss is None:
                 # A loss at or below its floor this early is a sign error, or an objective with
                 # no floor at all (a policy gradient): a few more steps tell which.
-                self._held = [v]
+                self.held = [v]
             else:
                 self._one(v)
         return self.decision
@@ -140,7 +131,7 @@ class Monitor:
             self.best, self.best_step = v, step
 
     def _release(self) -> None:
-        held, self._held = self._held or [], None
+        held, self.held = self.held or [], None
         signs = [x > self.floor for x in self._head + held if math.isfinite(x)]
         changes = sum(a != b for a, b in itertools.pairwise(signs))
         if changes >= SIGN_CHANGES:
@@ -168,11 +159,11 @@ class Monitor:
             return
         assert self.first is not None and self.target is not None and self.best is not None
         if not math.isfinite(v):
-            self._fail(step, "nonfinite", f"the loss became {v} at step {step} (last finite best {fmt(self.best)})")
+            self.fail(step, "nonfinite", f"the loss became {v} at step {step} (last finite best {fmt(self.best)})")
             return
         gap = max(self._gap(), 0.0)
         if v < self.floor - 1e-4 * max(1.0, gap):
-            self._fail(
+            self.fail(
                 step,
                 "below_floor",
                 f"the loss fell to {fmt(v)} at step {step}, below its floor {fmt(self.floor)}: "
@@ -189,23 +180,24 @@ class Monitor:
         # not set a bar that the typical loss then "fails" to beat.
         if smooth < self._improve_ref - 1e-3 * gap:
             self._improve_ref, self._last_improve_step = smooth, step
-        if v <= self.target or smooth <= self.target:
+        low = self.smoother.low_branch()
+        if v <= self.target or smooth <= self.target or (low is not None and low <= self.target):
             self.target_step = step if self.target_step is None else self.target_step
             self.run_len += 1
             if self.run_len >= self.confirm:
                 self.decision = Decision(
                     "pass",
                     f"the loss reached the target {fmt(self.target)} at step {self.target_step} "
-                    f"and stayed there for {self.confirm} steps",
+                    f"and stayed there for {self.confirm} steps" + budget.extension_note(self),
                     step,
                     "confirmed",
                 )
             return
         self.run_len = 0
-        if step + 1 >= self.budget:
-            self._fail(step, "budget", self._budget_reason())
+        if step + 1 >= self.budget and not self._extend():
+            self.fail(step, "budget", self._budget_reason())
         elif step - self._last_improve_step >= self.patience:
-            self._fail(
+            self.fail(
                 step,
                 "stalled",
                 f"the loss stopped improving: best {fmt(self.best)} at step {self.best_step}, typical "
@@ -225,55 +217,35 @@ class Monitor:
 
     def _fail_diverged(self) -> None:
         assert self._diverged_since is not None
-        self._fail(
+        self.fail(
             self._diverged_since,
             "diverged",
             f"the loss diverged at step {self._diverged_since}: over {self.divergence_factor:g}x its first value "
             f"{fmt(self.first)} and still there {DIVERGE_PERSIST} steps later",
         )
 
+    def _extend(self) -> bool:
+        return budget.extend(self)
+
     def _budget_reason(self) -> str:
-        if self.target_step is not None:
-            return (
-                f"the loss touched the target {fmt(self.target)} at step {self.target_step} but did not stay "
-                f"there for {self.confirm} steps within {self.budget} steps (best {fmt(self.best)})"
-            )
-        return (
-            f"the loss did not reach the target {fmt(self.target)} in {min(self.seen, self.budget)} steps "
-            f"(first {fmt(self.first)}, best {fmt(self.best)} at step {self.best_step}); " + self._trend()
-        )
+        return budget.reason(self)
 
-    def _trend(self) -> str:
-        """Still improving (say how many steps might do) or stuck: the user's next move differs."""
-        assert self.target is not None
-        raise_to = self.smoother.steps_to(self.target, self.floor, self.seen)
-        if raise_to is None:
-            return "it is stuck: no clear progress over the last quarter of the budget"
-        return f"it is still improving: raise `steps` (to about {raise_to})"
+    def ended_at_target(self, how: str = "ended on its own") -> Decision | None:
+        """The program ended itself (``how``) while the loss sat at the target (see budget)."""
+        return budget.ended_at_target(self, how)
 
-    def ended_at_target(self) -> Decision | None:
-        """The program ended on its own (its epochs or its stop criterion) while the loss sat at
-        the target: a pass when it stayed there for the last EARLY_CONFIRM steps at least
-        (the confirmation window could not run to its end)."""
-        needed = min(self.confirm, EARLY_CONFIRM)
-        if self.decision is None and self._held is None and self.run_len >= needed:
-            self.decision = Decision(
-                "pass",
-                f"the loss reached the target {fmt(self.target)} at step {self.target_step} and stayed there for "
-                f"its last {self.run_len} steps, until the script ended on its own",
-                self.seen - 1,
-                "confirmed",
-            )
-        return self.decision
+    def ended_early(self, how: str = "ended on its own") -> Decision | None:
+        """The program ended itself (``how``) before the budget, short of the target (see budget)."""
+        return budget.ended_early(self, how)
 
     def finish(self) -> Decision:
         """The decision once the loop has stopped (by itself or because we said so)."""
-        if self.decision is None and self._held is not None:
+        if self.decision is None and self.held is not None:
             self._release()
         if self.decision is None and self._diverged_since is not None:
             self._fail_diverged()  # it ended beyond the bound: nothing left to recover in
         if self.decision is not None:
             return self.decision
         if self.first is None:
-            return self._fail(0, "budget", "no training step completed")
-        return self._fail(max(self.seen - 1, 0), "budget", self._budget_reason())
+            return self.fail(0, "budget", "no training step completed")
+        return self.fail(max(self.seen - 1, 0), "budget", self._budget_reason())

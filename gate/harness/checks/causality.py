@@ -12,7 +12,7 @@ import torch
 
 from gate.harness.batch import batch_size
 from gate.harness.check_api import Check, Context, result
-from gate.harness.checks import probe, shift
+from gate.harness.checks import probe, seq_first, shift
 from gate.harness.checks._util import first_tensor, preserved
 from gate.harness.contract import CheckRecord
 
@@ -68,6 +68,9 @@ class Causality(Check):
     def _probe(self, ctx: Context, final: bool) -> list[CheckRecord] | None:
         dim = ctx.causal_dim
         assert dim is not None
+        moved = seq_first.batch_first(ctx)
+        if moved is not None:  # (time, batch, ...): probed batch-first, where time is dim 1
+            ctx, dim = moved[0], 1
         if dim < 1:
             return [result(NAME, "skip", f"causal_dim={dim} is the batch dim; use the time dim (e.g. 1)")]
         n = batch_size(ctx.batch)

@@ -24,6 +24,7 @@ import torch
 from gate.harness.batch import get_inputs, replace_inputs
 from gate.harness.check_api import Context
 from gate.harness.checks._util import first_tensor
+from gate.harness.checks.seq_first import is_seq_first
 
 TOL = 1e-3  # relative: cross-sample / future gradient mass over the legitimate mass
 SAMPLES = 4  # samples probed: two are enough to see mixing; more only costs memory
@@ -32,8 +33,13 @@ SAMPLES = 4  # samples probed: two are enough to see mixing; more only costs mem
 @dataclass
 class Leaf:
     label: str
-    tensor: torch.Tensor  # requires grad; dim 0 = samples
-    tokens: torch.Tensor | None = None  # the ids an embedding leaf was looked up from
+    tensor: torch.Tensor  # requires grad; samples on ``sample_dim``
+    tokens: torch.Tensor | None = None  # the ids an embedding leaf was looked up from (samples on dim 0)
+    sample_dim: int = 0  # 1 inside a sequence-first model: (time, batch, ...)
+
+
+def samples_first(g: torch.Tensor | None, sample_dim: int) -> torch.Tensor | None:
+    return g.movedim(sample_dim, 0) if g is not None and sample_dim else g
 
 
 @dataclass
@@ -43,17 +49,18 @@ class Probe:
     modules: list[tuple[str, str, torch.Tensor]] = field(default_factory=list)  # name, type, output
     batch: Any = None  # what was forwarded: the slice of ctx.batch (targets included)
     n: int = 0  # its number of samples
+    module_sample_dim: int = 0  # where the recorded module outputs keep their samples
 
     def grads(self, scalar: torch.Tensor) -> list[torch.Tensor | None]:
-        """Gradients of ``scalar`` w.r.t. the leaves (the graph is kept for more calls)."""
+        """Gradients of ``scalar`` w.r.t. the leaves, samples on dim 0 (the graph is kept)."""
         got = torch.autograd.grad(scalar, [leaf.tensor for leaf in self.leaves], retain_graph=True, allow_unused=True)
-        return list(got)
+        return [samples_first(g, leaf.sample_dim) for g, leaf in zip(got, self.leaves, strict=True)]
 
     def module_grads(self, scalar: torch.Tensor) -> list[torch.Tensor | None]:
-        """Gradients w.r.t. every recorded module output: only to say where a finding enters,
-        so only computed once something was found (they cost a copy of every activation)."""
+        """Gradients w.r.t. every recorded module output, samples on dim 0: only to say where a
+        finding enters, so only computed once something was found (a copy of every activation)."""
         got = torch.autograd.grad(scalar, [t for _, _, t in self.modules], retain_graph=True, allow_unused=True)
-        return list(got)
+        return [samples_first(g, self.module_sample_dim) for g in got]
 
     def where(self, scalar: torch.Tensor, affected: Callable[[torch.Tensor | None], bool | None], what: str) -> str:
         """Where ``what`` (a dependency of ``scalar`` that ``affected`` sees in a gradient)
@@ -111,6 +118,9 @@ def _float_leaves(batch: Any, keys: list[Any], inputs: list[Any], n_samples: int
 
 def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
     model = ctx.model
+    # Inside a sequence-first model (fed batch-first by seq_first.batch_first) the embeddings and
+    # layers keep the samples on dim 1: (time, batch, ...).
+    sd = 1 if is_seq_first(model) else 0
     inputs = get_inputs(batch, ctx.input_keys)
     probe_batch, leaves = _float_leaves(batch, ctx.input_keys, inputs, n_samples)
     id_storages = {
@@ -126,10 +136,12 @@ def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
                 return None
             from_batch = idx.untyped_storage().data_ptr() in id_storages
             # Position/type tables are looked up with ids that are not per-sample: leave them.
-            if not (from_batch or (idx.dim() >= 2 and idx.shape[0] == n_samples)) or out.shape[0] != n_samples:
+            per_sample = idx.dim() > sd and idx.shape[sd] == n_samples
+            if not (from_batch or (idx.dim() >= 2 and per_sample)) or out.dim() <= sd or out.shape[sd] != n_samples:
                 return None
             leaf = out.detach().requires_grad_(True)
-            leaves.append(Leaf(f"embedding `{name}`", leaf, tokens=idx))
+            tokens = idx.movedim(sd, 0) if sd and idx.dim() > sd else idx
+            leaves.append(Leaf(f"embedding `{name}`", leaf, tokens=tokens, sample_dim=sd))
             return leaf
 
         return hook
@@ -137,7 +149,7 @@ def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
     def record(name: str) -> Callable[..., None]:
         def hook(mod: torch.nn.Module, args: tuple[Any, ...], out: Any) -> None:
             t = first_tensor(out)
-            if t is not None and t.requires_grad and t.dim() >= 1 and t.shape[0] == n_samples:
+            if t is not None and t.requires_grad and t.dim() > sd and t.shape[sd] == n_samples:
                 modules.append((name, type(mod).__name__, t))
 
         return hook
@@ -158,7 +170,7 @@ def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
         return "no input reaches the model as a float tensor or through an nn.Embedding"
     if not out.requires_grad:
         return "the model output does not depend on any input through autograd"
-    return Probe(out, leaves, modules, batch, n_samples)
+    return Probe(out, leaves, modules, batch, n_samples, module_sample_dim=sd)
 
 
 def locate(flags: list[bool | None], modules: list[tuple[str, str, torch.Tensor]], what: str) -> str:

@@ -7,7 +7,12 @@ input_ids`` and shift inside) and other lags are checked by the causality check 
 The targets come from the loss spy first (what ``cross_entropy`` really compared the logits
 with: HF's internal shift included), else from a label argument of the model call. A masked
 LM (labels only at masked positions, where the input is ``[MASK]``), a classifier, token
-tagging and seq2seq never match, so bidirectional models are not held to causality."""
+tagging and seq2seq never match, so bidirectional models are not held to causality.
+
+Sequence-first models (``nn.LSTM``/``nn.Transformer*`` with ``batch_first=False``, as
+pytorch/examples' word language model) are fed ``(time, batch)`` ids and scored against the
+next row flattened to ``(time * batch,)``: they are compared time-first and reported batch-first,
+the layout the causality check probes them in."""
 
 from __future__ import annotations
 
@@ -28,11 +33,11 @@ class Detected:
 
 
 def token_input(
-    batch: dict[Any, Any], keys: Iterable[Any], name: Callable[[Any], str]
+    batch: dict[Any, Any], keys: Iterable[Any], name: Callable[[Any], str], time_dim: int = 1
 ) -> tuple[str, torch.Tensor] | None:
     for k in keys:
         v = batch.get(k)
-        if isinstance(v, torch.Tensor) and v.dim() == 2 and v.shape[1] >= 4 and _is_ids(v):
+        if isinstance(v, torch.Tensor) and v.dim() == 2 and v.shape[time_dim] >= 4 and _is_ids(v):
             return name(k), v
     return None
 
@@ -46,20 +51,34 @@ def detect(
     keys: Iterable[Any],
     name: Callable[[Any], str],
     spied: Iterable[torch.Tensor],
+    seq_first: bool = False,
 ) -> Detected | None:
-    found = token_input(batch, keys, name)
+    found = token_input(batch, keys, name, time_dim=0 if seq_first else 1)
     if found is None:
         return None
     label, tokens = found
+    if seq_first:  # (time, batch): a flattened target is time-major too
+        return _match(
+            label, tokens.t(), [(s, t.reshape(tokens.shape).t()) for s, t in _sources(batch, name, spied, tokens)]
+        )
+    return _match(label, tokens, _sources(batch, name, spied, tokens))
+
+
+def _sources(
+    batch: dict[Any, Any], name: Callable[[Any], str], spied: Iterable[torch.Tensor], tokens: torch.Tensor
+) -> list[tuple[str, torch.Tensor]]:
     sources: list[tuple[str, torch.Tensor]] = [("the loss's targets", t) for t in spied]
     sources += [
         (f"`{name(k)}`", v)
         for k, v in batch.items()
         if name(k).lower() in LABEL_KEYS and isinstance(v, torch.Tensor) and _is_ids(v)
     ]
+    return [(s, t) for s, t in sources if t.numel() == tokens.numel() and t.device == tokens.device]
+
+
+def _match(label: str, tokens: torch.Tensor, sources: list[tuple[str, torch.Tensor]]) -> Detected | None:
+    """``tokens`` batch-first ``(batch, time)``; each target already shaped like it."""
     for source, target in sources:
-        if target.numel() != tokens.numel() or target.device != tokens.device:
-            continue
         lag = best_lag(target.reshape(tokens.shape), tokens)
         if lag is not None:
             how = "the next token" if lag == -1 else f"the token at offset {-lag:+d}"

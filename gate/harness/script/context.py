@@ -11,6 +11,7 @@ import torch
 
 from gate.harness.batch import LABEL_KEYS
 from gate.harness.check_api import Context
+from gate.harness.checks.seq_first import is_seq_first
 from gate.harness.script.causal import detect
 from gate.harness.script.pinning import describe, find_loss
 
@@ -52,7 +53,8 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
     spy = session.spy
     causal_dim, detected = session.spec.causal_dim, None
     if causal_dim is None:  # the key overrides detection
-        detected = detect(batch, keys, name, [c.target for c in spy.calls if c.target is not None])
+        spied = [c.target for c in spy.calls if c.target is not None]
+        detected = detect(batch, keys, name, spied, seq_first=is_seq_first(top))
         causal_dim = 1 if detected is not None else None
 
     def forward(model: torch.nn.Module, b: Any) -> Any:

@@ -189,9 +189,17 @@ def _result(
         )
     if not session.stopping:
         session.sync()  # the losses still on the device
-    decided = session.monitor.decision is not None
-    if not session.stopping and not decided:
-        session.monitor.ended_at_target()  # a script that stops itself once its loss is small
+    if not session.stopping and session.monitor.decision is None:
+        # The script ended itself first: at the target it passes; its epochs ran out while the
+        # loss still fell (or too soon to tell) is not applicable; flat for its second half, stalled.
+        how = (
+            "returned"
+            if ended == "returned"
+            else f"called sys.exit({exit_code!r})"
+            if exit_code is not None
+            else "called sys.exit()"
+        )
+        session.monitor.ended_at_target(how) or session.monitor.ended_early(how)
     outcome = LoopOutcome(
         session.monitor.finish(), session.step, session.losses, time.perf_counter() - session.t0, session.stopped_by
     )
@@ -200,20 +208,6 @@ def _result(
         checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
     cause = likely_cause(outcome.decision, checks, session.spy, session.dropout, session.monitor)
     verdict, reason = decide(outcome, checks, spec.fail_on_warn, cause)
-    if not session.stopping and not decided:
-        how = (
-            "returned"
-            if ended == "returned"
-            else f"called sys.exit({exit_code!r})"
-            if exit_code is not None
-            else "called sys.exit()"
-        )
-        # The script's own length was the limit, not the gate's budget: more epochs, not more `steps`.
-        reason = reason.replace("raise `steps` (to about", "let the script train for more epochs (about")
-        reason = (
-            f"the script {how} after {session.step} steps, before the gate could decide; judged on what was seen: {reason} "
-            "(let it run for more epochs or steps, or lower --steps)"
-        )
     return {
         **loss_fields(outcome, session.monitor),
         "verdict": verdict,

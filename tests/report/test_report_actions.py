@@ -11,7 +11,7 @@ import pytest
 from gate.report import write_reports
 from gate.report.actions import command, emit, escape_property, output_lines
 from gate.result import CheckResult, Result
-from tests.test_report import errored, nan_fail, passing
+from tests.report.test_report import errored, nan_fail, passing
 
 HEREDOC = re.compile(r"^(?P<name>[\w-]+)<<(?P<d>ghadelimiter_[0-9a-f]{16})\n(?P<value>.*?)\n(?P=d)\n", re.S | re.M)
 

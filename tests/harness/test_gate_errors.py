@@ -22,7 +22,7 @@ from gate.harness.script.pinning import ModuleTracker
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 from gate.runners.base import Outcome
-from tests.test_script_mode import LOOP, Harness, harness, write  # noqa: F401 - the fixture
+from tests.harness.script.test_script_mode import LOOP, Harness, harness, write  # noqa: F401 - the fixture
 
 
 def _ctx(model: torch.nn.Module, x: torch.Tensor) -> Context:

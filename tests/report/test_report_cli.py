@@ -14,8 +14,8 @@ import pytest
 
 from gate.report.plot import SIZE_PX, render_png
 from tests.conftest import ROOT
-from tests.test_report import diverged, errored, nan_fail, passing, with_baseline
-from tests.test_report_actions import parse_outputs
+from tests.report.test_report import diverged, errored, nan_fail, passing, with_baseline
+from tests.report.test_report_actions import parse_outputs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -12,7 +12,7 @@ import pytest
 from gate.harness.script import command
 from gate.harness.script.launchers import worker_env
 from tests.conftest import ROOT
-from tests.test_script_mode import Harness, check, harness  # noqa: F401  (the fixture)
+from tests.harness.script.test_script_mode import Harness, check, harness  # noqa: F401  (the fixture)
 
 PROGRAMS = ROOT / "tests" / "programs"
 NOT_APPLICABLE_END = "; gate a supervised component in task mode instead"
@@ -179,7 +179,27 @@ def test_word_lm_short_last_batch_is_not_replayed(harness: Harness) -> None:  # 
     pin = result["pinning"]
     assert "with other input shapes (a short last batch) kept their own data" in pin
     assert "the targets given to F.nll_loss were pinned with them" in pin
-    assert check(result, "batch_independence")["status"] != "fail"  # (seq, batch): time steps are not samples
+    # (seq, batch): probed on dim 1 through the embedding, and recognised as a language model
+    assert check(result, "batch_independence")["status"] == "pass", check(result, "batch_independence")
+    assert check(result, "causality")["status"] == "pass", check(result, "causality")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", [False, True])
+def test_sequence_first_transformer_lm_is_held_to_causality(harness: Harness, bug: bool) -> None:  # noqa: F811
+    # pytorch/examples' word_language_model --model Transformer: (seq, batch) ids, targets the
+    # next row flattened; no causal-dim configured. Without its mask it sees the future.
+    args = ["--no-mask"] if bug else []
+    code, result = harness(
+        "python", program("word_lm_transformer.py"), *args, device="cpu", skip_checks=["input_dependence"]
+    )
+    causality = check(result, "causality")
+    if bug:
+        assert (code, result["verdict"], causality["status"]) == (1, "fail", "fail"), causality
+        assert "sees the future" in causality["message"] and "(dim 1)" in causality["message"]
+    else:
+        assert (code, result["verdict"]) == (0, "pass"), result["reason"]
+        assert causality["status"] == "pass" and check(result, "batch_independence")["status"] == "pass"
 
 
 def test_optimizer_holding_only_frozen_parameters_fails_with_that_reason(harness: Harness) -> None:  # noqa: F811

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_script_mode import LOOP, Harness, check, harness, write  # noqa: F401 - the fixture
+from tests.harness.script.test_script_mode import LOOP, Harness, check, harness, write  # noqa: F401 - the fixture
 
 CASES = ROOT / "tests" / "script_cases"
 

@@ -186,3 +186,56 @@ def test_a_program_that_ends_at_the_target_passes_and_one_that_only_touched_it_d
     m = Monitor(steps=500, confirm_steps=20)
     m.feed([*decaying(46)])  # only 2 steps at the target
     assert m.ended_at_target() is None and m.finish().verdict == "fail"
+
+
+def test_a_loss_still_falling_at_the_budget_gets_more_steps_up_to_max_steps() -> None:
+    m = Monitor(steps=200, patience=1000, max_steps=800)
+    d = feed_all(m, decaying(800, rate=0.985))  # reaches 1% of the first loss at step 305
+    assert d.verdict == "pass" and m.target_step == 305 and d.step == 305 + 19
+    assert "budget of 200 steps was extended to" in d.reason
+    capped = feed_all(Monitor(steps=200, patience=1000, max_steps=250), decaying(800, rate=0.985))
+    assert capped.kind == "budget" and capped.step == 249
+    assert "still improving: raise `max-steps`" in capped.reason and "extended to 250" in capped.reason
+
+
+def test_a_stuck_loss_is_not_extended() -> None:
+    values = decaying(100, rate=0.95)[:100] + [0.3] * 700
+    m = Monitor(steps=200, patience=1000, target_ratio=0.001, max_steps=800)
+    d = feed_all(m, [1.0, *values[1:]])
+    assert d.kind == "budget" and d.step == 199 and m.extended_from is None
+
+
+def test_a_script_ending_early_while_still_falling_is_not_applicable_with_the_steps_it_needs() -> None:
+    m = Monitor(steps=500)
+    m.feed(decaying(200, rate=0.985))  # its epochs ran out at 200; the target needs ~305
+    assert m.ended_at_target() is None
+    d = m.ended_early()
+    assert d is not None and d.verdict == "not_applicable" and d.kind == "ended_early"
+    assert "ended on its own after 200 steps" in d.reason and "still falling" in d.reason
+    needed = int(d.reason.split("needs about ")[1].split(" steps")[0])
+    assert 300 <= needed <= 500
+    assert d.reason.endswith("let the script train longer in the gate's command (raise its epochs or iterations)")
+    assert m.finish() is d
+
+
+def test_a_script_ending_early_stuck_is_a_fail_and_one_too_short_to_judge_is_not() -> None:
+    m = Monitor(steps=500)
+    m.feed([*decaying(30, rate=0.9), *[0.1] * 70])  # flat for its second half
+    d = m.ended_early()
+    assert d is not None and d.verdict == "fail" and d.kind == "stalled" and "ended on its own" in d.reason
+    short = Monitor(steps=500)
+    short.feed([1.0, 0.98, 0.97, 0.97, 0.97, 0.97, 0.97, 0.97, 0.97, 0.97])
+    d = short.ended_early()
+    assert d is not None and d.verdict == "not_applicable" and "too short a run to judge" in d.reason
+
+
+def test_a_steady_two_step_cycle_is_judged_on_its_low_branch() -> None:
+    # Hand-written SGD at the edge of stability on one fixed batch (pytorch/examples' regression):
+    # the loss falls, then bounces between two values for good; the median flips between them.
+    fall = decaying(40, first=10.0, rate=0.9)
+    cycle = [0.05 if i % 2 else 0.3 for i in range(100)]
+    d = feed_all(Monitor(steps=500, confirm_steps=20), fall + cycle)
+    assert d.verdict == "pass" and d.kind == "confirmed"
+    # The same values shuffled are noise, not a cycle: the median (0.3) is above the target.
+    noisy = [0.3, 0.3, 0.05, 0.3, 0.3, 0.05, 0.3, 0.05, 0.3, 0.3] * 10
+    assert feed_all(Monitor(steps=140, confirm_steps=20, patience=1000), fall + noisy).verdict == "fail"
