@@ -10,21 +10,6 @@ from typing import Any, Literal
 Mode = Literal["task", "script"]
 Pin = Literal["auto", "dataloader", "module", "off"]
 
-# Every check's name, so the controller can validate `skip-checks` without importing torch.
-# tests/test_checks_registry.py keeps it equal to the registries (ALL_CHECKS, SCRIPT_CHECKS).
-CHECK_NAMES = (
-    "finite",
-    "loss_direction",
-    "loss_at_init",
-    "gradient_flow",
-    "parameters_update",
-    "batch_independence",
-    "causality",
-    "input_dependence",
-    "grads_zeroed",
-    "grads_clipped",
-)
-
 
 @dataclass(frozen=True)
 class Spec:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from gate.harness.batch import LABEL_KEYS
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 from gate.harness.checks.seq_first import is_seq_first
 from gate.harness.script.causal import detect
 from gate.harness.script.pinning import describe, find_loss
@@ -72,7 +72,7 @@ def build_context(session: Session, optimizer: torch.optim.Optimizer) -> Context
         spec=session.spec,
         model=top,
         batch=batch,
-        loss_fn=loss_fn if session.modules.returns_loss else None,  # type: ignore[arg-type]
+        loss_fn=loss_fn if session.modules.returns_loss else None,
         optimizer=optimizer,
         forward=forward,
         input_keys=keys,

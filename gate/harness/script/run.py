@@ -9,15 +9,16 @@ from typing import Any
 import torch
 
 from gate.harness import output
-from gate.harness.checks.base import result
+from gate.harness.check_api import result
+from gate.harness.checks import active_checks
 from gate.harness.contract import CheckRecord, ErrorKind, ResultRecord, Verdict
 from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import sentence
-from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
+from gate.harness.outcome import decide, loss_fields, make_monitor
+from gate.harness.runtime import log, seed_everything
 from gate.harness.script import command, launchers
 from gate.harness.script.context import pinning_sentence
-from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.patches import Patcher, install
 from gate.harness.script.rerun import NAME, input_dependence
 from gate.harness.script.session import GateInternalError, Session, StopScript
@@ -28,7 +29,7 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
     target = command.parse(spec.command)
     seed_everything(spec.seed)
     monitor = make_monitor(spec, None)
-    checks = active_checks(spec, "script") + [c() for c in SCRIPT_CHECKS if spec.enabled(c.name)]
+    checks = active_checks(spec, "script")
     session = Session(spec, monitor, checks, log)
     session.launch = launchers.describe(target.launch) if target.launch else ""
     log(

@@ -12,13 +12,12 @@ from typing import Any
 
 import torch
 
-from gate.harness.checks.base import Check, Context
+from gate.harness.check_api import Check, Context, ScriptCheck
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream, overrides
 from gate.harness.loss_spy import LossSpy
 from gate.harness.script.applicability import Applicability
 from gate.harness.script.context import build_context, pinning_sentence
-from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.pinning import LoaderPins, ModuleTracker
 from gate.harness.script.targets import TargetPins
 from gate.harness.script.workers import Workers
