@@ -39,6 +39,7 @@ class Spec:
     fail_on_warn: bool = False
     causal_dim: int | None = None  # overrides the task's causal_dim and script mode's detection
     keep_dropout: bool = False
+    keep_weight_decay: bool = False
     pin: Pin = "auto"
     samples_dependent: bool = False
     name: str = "overfit-gate"
