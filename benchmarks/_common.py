@@ -23,7 +23,7 @@ EXAMPLES = {
 
 
 def load_task(entry: str, seed: int = 0) -> Any:
-    from gate.harness.run_task import seed_everything
+    from gate.harness.runtime import seed_everything
     from gate.harness.task import load_factory, normalize
 
     seed_everything(seed)

@@ -27,12 +27,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gate.harness.checks import ALL_CHECKS  # noqa: E402
+from gate.harness.check_table import check_names  # noqa: E402
 from gate.harness.run_task import run  # noqa: E402
 from gate.harness.spec import Spec  # noqa: E402
 
 EXAMPLES = ["examples/mlp_classifier.py", "examples/cnn_bn_dropout.py", "examples/tiny_gpt.py"]
-NAMES = [c.name for c in ALL_CHECKS]
+NAMES = check_names("task")
 CONFIGS = {
     "none": NAMES,
     "default": ["input_dependence"],

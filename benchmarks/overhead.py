@@ -17,7 +17,7 @@ import torch
 from _common import EXAMPLES, load_task, paired, table, timed
 
 from gate.harness.batch import default_forward, input_keys, to_device
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 from gate.harness.loop import build_optimizer, train
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor

@@ -99,7 +99,11 @@ class Config(BaseModel):
     )
     keep_dropout: bool = Field(
         _SPEC.keep_dropout,
-        description="Keep dropout on in overfit mode (by default it is turned off, as the overfit recipe says).",
+        description="Keep dropout on in overfit mode (off by default, as the overfit recipe says).",
+    )
+    keep_weight_decay: bool = Field(
+        _SPEC.keep_weight_decay,
+        description="Keep weight decay on in overfit mode (off by default, like dropout).",
     )
     samples_dependent: bool = Field(
         _SPEC.samples_dependent,

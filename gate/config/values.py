@@ -32,7 +32,7 @@ def _split_command(v: Any) -> Any:
 
 
 def _known_checks(v: list[str]) -> list[str]:
-    from gate.harness.spec import CHECK_NAMES
+    from gate.harness.check_table import CHECK_NAMES
 
     for name in v:
         if name not in CHECK_NAMES:

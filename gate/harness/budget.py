@@ -10,6 +10,10 @@ from gate.harness.decision import Decision, fmt
 from gate.harness.not_applicable import sentence
 from gate.harness.smoothing import EARLY_CONFIRM, STUCK_DROP, STUCK_MIN_STEPS
 
+# Share of the way from the first loss to a known partial floor that a run missing its target
+# must cover for the miss to be put down to the unknown term, not to the pipeline.
+FLOOR_PROGRESS = 0.5
+
 if TYPE_CHECKING:
     from gate.harness.verdict import Monitor
 
@@ -102,3 +106,29 @@ def ended_at_target(m: Monitor, how: str) -> Decision | None:
             "confirmed",
         )
     return m.decision
+
+
+def unknown_floor(m: Monitor, step: int, kind: str) -> Decision | None:
+    """A loss that missed its target (stalled, or out of budget) but has a term whose floor is
+    known and above the target, beside a term the gate cannot see (a VAE: reconstruction BCE
+    against soft pixels, plus a KL term), and that went most of the way down to that floor:
+    the target was never reachable, and the pipeline learned. Not a verdict either way."""
+    if kind not in ("budget", "stalled") or m.partial_floor is None or m.first is None or m.best is None:
+        return None
+    floor, why = m.partial_floor
+    if m.target is None or floor <= m.target or m.first <= floor:
+        return None
+    covered = (m.first - m.best) / (m.first - floor)
+    if covered < FLOOR_PROGRESS:
+        return None
+    return Decision(
+        "not_applicable",
+        sentence(
+            f"the loss has no floor the gate can know: one term cannot go below {fmt(floor)} ({why}), above the "
+            f"target {fmt(m.target)}, and another term it cannot see adds to it (a KL or regularisation term); "
+            f"the loss fell from {fmt(m.first)} to {fmt(m.best)}, {covered:.0%} of the way to that floor",
+            "set target-loss (or loss-floor) to what this loss can reach",
+        ),
+        step,
+        "unknown_floor",
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from gate.harness.checks.base import Check, Context
+from gate.harness.check_api import Check, Context
 from gate.harness.verdict import Decision, Monitor, fmt
 
 
@@ -111,6 +111,7 @@ def train(
 ) -> LoopOutcome:
     """Run until the monitor decides or a check says the outcome is certain."""
     model, batch, loss_fn, opt = ctx.model, ctx.batch, ctx.loss_fn, ctx.optimizer
+    assert loss_fn is not None, "the task loop trains with the task's loss"
     per_step = [c for c in checks if overrides(c, "after_backward")]
     syncing = [c for c in checks if overrides(c, "on_sync")]
     stream = LossStream(monitor, ctx.spec.sync_every, log, log_every)

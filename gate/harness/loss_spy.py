@@ -218,6 +218,10 @@ class LossSpy:
         if fixed_floor is not None or monitor.first is not None:
             return ""
         found = self.floor_for(loss, backwards)
+        if found is None:
+            # Some term is unknown (a VAE's KL beside its reconstruction BCE): the known floor is
+            # only a bound on part of the loss, which the verdict weighs when the target is missed.
+            monitor.partial_floor = self.unexplained_floor()
         if found is None or found[0] <= 0:
             return ""
         monitor.floor = found[0]

@@ -10,21 +10,6 @@ from typing import Any, Literal
 Mode = Literal["task", "script"]
 Pin = Literal["auto", "dataloader", "module", "off"]
 
-# Every check's name, so the controller can validate `skip-checks` without importing torch.
-# tests/test_checks_registry.py keeps it equal to the registries (ALL_CHECKS, SCRIPT_CHECKS).
-CHECK_NAMES = (
-    "finite",
-    "loss_direction",
-    "loss_at_init",
-    "gradient_flow",
-    "parameters_update",
-    "batch_independence",
-    "causality",
-    "input_dependence",
-    "grads_zeroed",
-    "grads_clipped",
-)
-
 
 @dataclass(frozen=True)
 class Spec:
@@ -54,6 +39,7 @@ class Spec:
     fail_on_warn: bool = False
     causal_dim: int | None = None  # overrides the task's causal_dim and script mode's detection
     keep_dropout: bool = False
+    keep_weight_decay: bool = False
     pin: Pin = "auto"
     samples_dependent: bool = False
     name: str = "overfit-gate"

@@ -41,6 +41,9 @@ class Monitor:
         # healthy pipeline (plain SGD, a small learning rate) is not a failing one.
         self.max_steps = max(steps, max_steps if max_steps is not None else steps)
         self.extended_from: int | None = None
+        # The floor of the loss terms the spy saw, when another term is unknown (set before the
+        # first loss): (value, why).
+        self.partial_floor: tuple[float, str] | None = None
         self.ratio = target_ratio
         self.target_loss = target_loss
         self.floor = floor
@@ -74,7 +77,7 @@ class Monitor:
         return self.run_len > 0
 
     def fail(self, step: int, kind: str, reason: str) -> Decision:
-        self.decision = Decision("fail", reason, step, kind)
+        self.decision = budget.unknown_floor(self, step, kind) or Decision("fail", reason, step, kind)
         return self.decision
 
     def _gap(self) -> float:

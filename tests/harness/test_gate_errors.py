@@ -14,9 +14,9 @@ import torch
 
 from gate.collect import collect
 from gate.harness import phase
+from gate.harness.check_api import Check, Context, guard
 from gate.harness.checks import probe
 from gate.harness.checks._util import preserved
-from gate.harness.checks.base import Check, Context, guard
 from gate.harness.checks.batch_independence import BatchIndependence
 from gate.harness.script.pinning import ModuleTracker
 from gate.harness.spec import Spec

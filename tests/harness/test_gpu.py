@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from gate.harness.batch import default_forward, input_keys, to_device
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 from gate.harness.loop import build_optimizer, train
-from gate.harness.run_task import seed_everything
+from gate.harness.runtime import seed_everything
 from gate.harness.spec import Spec
 from gate.harness.task import load_factory, normalize
 from gate.harness.verdict import Monitor

@@ -202,7 +202,7 @@ def make_task():
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 10))
     loss = nn.CrossEntropyLoss(label_smoothing=0.1)
     return {"model": model, "batch": (x, y), "loss": lambda m, b: loss(m(b[0]), b[1]),
-            "optimizer": lambda p: torch.optim.Adam(p, lr=3e-3)}
+            "optimizer": lambda p: torch.optim.Adam(p, lr=3e-3, weight_decay=1e-3)}
 """
 
 
@@ -219,4 +219,5 @@ def test_task_mode_derives_the_smoothing_floor_and_turns_dropout_off(tmp_path: P
     assert r["floor"] == pytest.approx(0.5003, abs=1e-4) and r["target"] > r["floor"]
     assert any("label_smoothing=0.1 over 10 classes" in n for n in r["notes"])
     assert any("dropout was turned off" in n and "0.3" in n for n in r["notes"])
+    assert any("weight decay was turned off for the overfit run (0.001 in Adam)" in n for n in r["notes"])
     assert F.dropout.__module__ == "torch.nn.functional"  # the switch is off again

@@ -239,3 +239,20 @@ def test_a_steady_two_step_cycle_is_judged_on_its_low_branch() -> None:
     # The same values shuffled are noise, not a cycle: the median (0.3) is above the target.
     noisy = [0.3, 0.3, 0.05, 0.3, 0.3, 0.05, 0.3, 0.05, 0.3, 0.3] * 10
     assert feed_all(Monitor(steps=140, confirm_steps=20, patience=1000), fall + noisy).verdict == "fail"
+
+
+def test_a_miss_down_to_a_partial_floor_above_the_target_is_not_applicable() -> None:
+    # A VAE: BCE against soft pixels cannot go below 60 (the spy knows), plus a KL term it
+    # cannot see; the target (1% of the first loss) was never reachable.
+    values = [60.0 + 40.0 * 0.97**i + 3.0 for i in range(300)]
+    m = Monitor(steps=300, patience=1000)
+    m.partial_floor = (60.0, "soft binary targets (BCE(t, t) = 60)")
+    d = feed_all(m, values)
+    assert d.verdict == "not_applicable" and d.kind == "unknown_floor"
+    assert "cannot go below 60 (soft binary targets" in d.reason and "of the way to that floor" in d.reason
+    assert d.reason.endswith("set target-loss (or loss-floor) to what this loss can reach")
+    # A loss that barely moved (a detached decoder) is still a fail.
+    stuck = Monitor(steps=300, patience=100)
+    stuck.partial_floor = (60.0, "soft binary targets (BCE(t, t) = 60)")
+    d = feed_all(stuck, [100.0 - 5.0 * 0.9**i for i in range(300)])
+    assert d.verdict == "fail" and d.kind == "stalled"

@@ -1,6 +1,11 @@
 """The VAE of pytorch/examples (vae/main.py) on MNIST-like soft images: reconstruction BCE
 summed over pixels, plus the KL term written out by hand. Soft targets put a floor under the
-BCE (BCE(t, t), the targets' own entropy), far above 1 % of the first loss."""
+BCE (BCE(t, t), the targets' own entropy), far above 1 % of the first loss.
+
+``--digits``: images drawn from four grey-level prototypes, as real digits share their shapes
+(the default is incompressible random pixels, which no 8-dim latent can encode)."""
+
+import sys
 
 import torch
 from torch import nn
@@ -41,6 +46,9 @@ def loss_function(recon_x, x, mu, logvar):
 
 torch.manual_seed(1)
 images = torch.rand(256, 1, 8, 8) ** 3  # soft pixel intensities, mostly dark
+if "--digits" in sys.argv:
+    protos = torch.rand(4, 1, 8, 8)
+    images = (protos[torch.randint(0, 4, (256,))] + 0.05 * torch.randn(256, 1, 8, 8)).clamp(0, 1)
 loader = DataLoader(TensorDataset(images), batch_size=32, shuffle=True)
 model = VAE()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -1,26 +1,30 @@
-"""The silent-bug checks, listed in one place. Order is report order."""
+"""The silent-bug checks, one module each. Which checks exist, in which order and in which
+modes is the one table in ``gate/harness/check_table.py``; this builds the ones a run needs."""
 
 from __future__ import annotations
 
-from gate.harness.checks.base import Check, Context, guard, result
-from gate.harness.checks.batch_independence import BatchIndependence
-from gate.harness.checks.causality import Causality
-from gate.harness.checks.finite import Finite
-from gate.harness.checks.grad_flow import GradientFlow
-from gate.harness.checks.init_loss import LossAtInit
-from gate.harness.checks.input_dependence import InputDependence
-from gate.harness.checks.loss_direction import LossDirection
-from gate.harness.checks.param_update import ParametersUpdate
+import importlib
 
-ALL_CHECKS: list[type[Check]] = [
-    Finite,
-    LossDirection,
-    LossAtInit,
-    GradientFlow,
-    ParametersUpdate,
-    BatchIndependence,
-    Causality,
-    InputDependence,
-]
+from gate.harness.check_api import Check, ScriptCheck, guard
+from gate.harness.check_table import CHECKS
+from gate.harness.spec import Mode, Spec
 
-__all__ = ["ALL_CHECKS", "Check", "Context", "guard", "result"]
+
+def check_class(name: str) -> type[Check]:
+    """The class listed for ``name``, imported now: the table itself stays torch-free."""
+    module, _, attr = CHECKS[name].target.partition(":")
+    found = getattr(importlib.import_module(module), attr)
+    if not (isinstance(found, type) and issubclass(found, Check)):
+        raise TypeError(f"check {name!r}: {CHECKS[name].target} is not a Check")
+    return found
+
+
+def active_checks(spec: Spec, mode: Mode) -> list[Check]:
+    """The checks a run in ``mode`` needs, in report order. guard(): a check that crashes on an
+    odd model reports a warning, never crashes the gate. Script-only checks are left bare: the
+    session calls their extra hooks itself and reports a crash in them as a skip."""
+    checks = [check_class(name)() for name, entry in CHECKS.items() if mode in entry.modes and spec.enabled(name)]
+    return [c if isinstance(c, ScriptCheck) else guard(c) for c in checks]
+
+
+__all__ = ["active_checks", "check_class"]

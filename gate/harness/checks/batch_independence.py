@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 
 from gate.harness.batch import batch_size, tensors
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks import probe, seq_first
 from gate.harness.checks._util import listing, preserved
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.contract import CheckRecord
 
 NAME = "batch_independence"
@@ -57,6 +57,19 @@ def graph_input(batch: object, n: int) -> str | None:
     return None
 
 
+def _by_design(ctx: Context, n: int) -> str | None:
+    """Why the samples of this batch depend on each other on purpose, or None."""
+    if ctx.spec.samples_dependent:
+        return "samples-dependent = true: the samples of a batch depend on each other by design"
+    graph = graph_input(ctx.batch, n)
+    if graph is not None:
+        return (
+            f"graph input: {graph}, so the {n} rows on dim 0 are nodes that depend on each other by design "
+            "(set samples-dependent = true to say so and silence this)"
+        )
+    return None
+
+
 def as_samples(out: torch.Tensor, n: int) -> torch.Tensor | None:
     """The output with samples on dim 0 (batch-first, sequence-first, or flattened batch-major)."""
     if out.dim() >= 1 and out.shape[0] == n:
@@ -82,18 +95,9 @@ class BatchIndependence(Check):
             ctx, n = moved
         if n is None or n < 2:
             return result(NAME, "skip", "the batch has fewer than 2 samples")
-        if ctx.spec.samples_dependent:
-            return result(
-                NAME, "skip", "samples-dependent = true: the samples of a batch depend on each other by design"
-            )
-        graph = graph_input(ctx.batch, n)
-        if graph is not None:
-            return result(
-                NAME,
-                "skip",
-                f"graph input: {graph}, so the {n} rows on dim 0 are nodes that depend on each other by design "
-                "(set samples-dependent = true to say so and silence this)",
-            )
+        skip = _by_design(ctx, n)
+        if skip is not None:
+            return result(NAME, "skip", skip)
         with preserved(ctx.model, ctx.device):
             ctx.model.eval()
             p = probe.run(ctx, n)
@@ -112,22 +116,7 @@ class BatchIndependence(Check):
                 bad = [(leaf.label, r) for leaf, (f, r) in zip(p.leaves, checks, strict=True) if f]
                 seen_signal |= any(f is not None for f, _ in checks)
                 if bad:
-                    others = self._others(leaf_g, i)
-                    mod_g = p.module_grads(scalar)
-                    where = probe.locate([leaks(g, i)[0] for g in mod_g], p.modules, "samples mix")
-                    label, ratio = bad[0]
-                    rtxt = "all of it" if ratio == float("inf") else f"{ratio:.2g}x its own"
-                    return result(
-                        NAME,
-                        "fail",
-                        f"in eval mode the output for sample {i} depends on the inputs of samples "
-                        f"{listing(others, 4)} through {label} (cross-sample gradient {rtxt})",
-                        (where + ". " if where else "") + HINT,
-                        sample=i,
-                        other_samples=others,
-                        where=where,
-                        ratio=None if ratio == float("inf") else ratio,
-                    )
+                    return self._mixed(p, scalar, leaf_g, i, *bad[0])
         if not seen_signal:
             # Zero gradient everywhere (e.g. a zero-initialised head): nothing learned yet;
             # try again on the trained weights.
@@ -136,6 +125,25 @@ class BatchIndependence(Check):
             NAME,
             "pass",
             f"each sample's output depends only on its own input (probed samples 0 and {n - 1}, eval mode)",
+        )
+
+    def _mixed(
+        self, p: probe.Probe, scalar: torch.Tensor, leaf_g: list[torch.Tensor | None], i: int, label: str, ratio: float
+    ) -> CheckRecord:
+        """The fail: sample ``i``'s output depends on other samples' inputs through ``label``."""
+        others = self._others(leaf_g, i)
+        where = p.where(scalar, lambda g: leaks(g, i)[0], "samples mix")
+        rtxt = "all of it" if ratio == float("inf") else f"{ratio:.2g}x its own"
+        return result(
+            NAME,
+            "fail",
+            f"in eval mode the output for sample {i} depends on the inputs of samples "
+            f"{listing(others, 4)} through {label} (cross-sample gradient {rtxt})",
+            (where + ". " if where else "") + HINT,
+            sample=i,
+            other_samples=others,
+            where=where,
+            ratio=None if ratio == float("inf") else ratio,
         )
 
     @staticmethod

@@ -11,9 +11,9 @@ from typing import Any
 import torch
 
 from gate.harness.batch import batch_size
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks import probe, seq_first, shift
 from gate.harness.checks._util import first_tensor, preserved
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.contract import CheckRecord
 
 NAME = "causality"
@@ -98,32 +98,8 @@ class Causality(Check):
                 for leaf, g in zip(p.leaves, leaf_g, strict=True):
                     flag, future = future_leak(g, t, dim, length)
                     signal |= flag is not None
-                    if flag and _reconstructs(ctx):
-                        return [
-                            result(
-                                NAME,
-                                "skip",
-                                "a bidirectional model trained to reconstruct its own tokens (not autoregressive): "
-                                f"{ctx.shared['causal'].why}; set causal-dim = 1 if it is meant to be causal",
-                            )
-                        ]
                     if flag:
-                        mod_g = p.module_grads(s)
-                        where = probe.locate(
-                            [future_leak(mg, t, dim, length)[0] for mg in mod_g], p.modules, "the future leaks in"
-                        )
-                        return [
-                            result(
-                                NAME,
-                                "fail",
-                                f"the output at position {t} (dim {dim}) depends on {leaf.label} at later positions "
-                                f"{future[:3]}{'...' if len(future) > 3 else ''}: the model sees the future",
-                                (where + ". " if where else "") + MASK_HINT,
-                                position=t,
-                                future_positions=future[:16],
-                                where=where,
-                            )
-                        ]
+                        return [_sees_the_future(ctx, p, s, (t, dim, length), leaf.label, future)]
             shift = self._target_shift(ctx, p)
         if shift is not None:
             return [shift]
@@ -185,6 +161,32 @@ class Causality(Check):
         if self.results is None:
             self.results = self._probe(ctx, final=True)
         return self.results or []
+
+
+def _sees_the_future(
+    ctx: Context, p: probe.Probe, s: torch.Tensor, at: tuple[int, int, int], label: str, future: list[int]
+) -> CheckRecord:
+    """The fail: output position ``t`` depends on later positions of ``label``; a skip when the
+    model was detected (not declared) as one that reconstructs its own tokens."""
+    t, dim, length = at
+    if _reconstructs(ctx):
+        return result(
+            NAME,
+            "skip",
+            "a bidirectional model trained to reconstruct its own tokens (not autoregressive): "
+            f"{ctx.shared['causal'].why}; set causal-dim = 1 if it is meant to be causal",
+        )
+    where = p.where(s, lambda g: future_leak(g, t, dim, length)[0], "the future leaks in")
+    return result(
+        NAME,
+        "fail",
+        f"the output at position {t} (dim {dim}) depends on {label} at later positions "
+        f"{future[:3]}{'...' if len(future) > 3 else ''}: the model sees the future",
+        (where + ". " if where else "") + MASK_HINT,
+        position=t,
+        future_positions=future[:16],
+        where=where,
+    )
 
 
 def _reconstructs(ctx: Context) -> bool:

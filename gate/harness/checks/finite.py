@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks._util import listing
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
 from gate.harness.contract import CheckRecord
 from gate.harness.diagnose import all_ignored

@@ -4,17 +4,20 @@ that is built but never called. Deliberately unused parameters go in ``allow_unu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks._util import allowed, group_by_module, listing, preserved
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
 from gate.harness.contract import CheckRecord
 
 NAME = "gradient_flow"
 
 
-def called_modules(ctx: Context, owners: set[str]) -> set[str]:
+def called_modules(ctx: Context, loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor], owners: set[str]) -> set[str]:
     """Which of the named modules run during ``loss(model, batch)`` (one extra forward,
     only when something already failed, to tell "never called" from "detached")."""
     seen: set[str] = set()
@@ -24,7 +27,7 @@ def called_modules(ctx: Context, owners: set[str]) -> set[str]:
             handles.append(mod.register_forward_hook(lambda m, i, o, n=name: seen.add(n)))
     try:
         with preserved(ctx.model, ctx.device), torch.no_grad():
-            ctx.loss_fn(ctx.model, ctx.batch)
+            loss_fn(ctx.model, ctx.batch)
     finally:
         for h in handles:
             h.remove()
@@ -62,7 +65,7 @@ class GradientFlow(Check):
         never_called: list[str] = []
         if ctx.loss_fn is not None:
             try:
-                ran = called_modules(ctx, owners)
+                ran = called_modules(ctx, ctx.loss_fn, owners)
                 never_called = sorted(o for o in owners if o not in ran and o)
             except Exception:  # the diagnosis is a bonus; the finding stands without it
                 never_called = []

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from gate.harness.check_api import Context
 from gate.harness.checks._util import trainable
-from gate.harness.checks.base import Context
 
 KEY = "gradstats"
 

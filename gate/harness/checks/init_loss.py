@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Check, Context, result
 from gate.harness.contract import CheckRecord
 from gate.harness.loss_spy import LossSpy
 from gate.harness.verdict import fmt

@@ -18,8 +18,9 @@ from typing import Any
 import torch
 
 from gate.harness.batch import get_inputs, replace_inputs
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Check, Context, FreshFactory, result
 from gate.harness.contract import CheckRecord
+from gate.harness.loop import LoopOutcome, train
 from gate.harness.verdict import Monitor, fmt
 
 NAME = "input_dependence"
@@ -104,90 +105,94 @@ class InputDependence(Check):
     name = NAME
 
     def finish(self, ctx: Context) -> list[CheckRecord]:
-        from gate.harness.loop import train  # the loop imports checks.base; import late
-
         mon = ctx.monitor
         if ctx.make_fresh is None:
             return [result(NAME, "skip", "needs a fresh model for a second run (task mode)")]
         if mon.target_step is None or mon.target is None or mon.first is None:
             return [result(NAME, "skip", "the real run did not reach its target, so there is nothing to compare")]
         monitor = zeroed_run_monitor(mon)
-        budget = monitor.budget
-        model, batch, loss_fn, opt = ctx.make_fresh()
-        fired = [0]
+        outcome = _zeroed_run(ctx, ctx.make_fresh, monitor, mon.first - mon.target)
+        if not isinstance(outcome, LoopOutcome):
+            return [outcome]  # the zeroed run could not run: a skip
+        return [_verdict(mon, monitor, outcome)]
 
-        def zero_inputs(mod: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            fired[0] += 1
-            return tuple(zeroed(a) for a in args), {k: zeroed(v) for k, v in kwargs.items()}
 
-        handle = model.register_forward_pre_hook(zero_inputs, with_kwargs=True)
-        sub = type(ctx)(
-            spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))),
-            model=model,
-            batch=batch,
-            loss_fn=loss_fn,
-            optimizer=opt,
-            forward=ctx.forward,
-            input_keys=ctx.input_keys,
-            device=ctx.device,
-            monitor=monitor,
-            mode=ctx.mode,
-        )
-        tracker = Tracker(ctx.losses, mon.first - mon.target)
-        try:
-            # Probe one forward first: if the loss never calls the model's own forward the
-            # pre-hook cannot zero anything; zero the batch inputs instead when they are
-            # separate from the targets.
-            with torch.no_grad():
-                loss_fn(model, batch)
-            if fired[0] == 0:
-                handle.remove()
-                if not ctx.input_keys:
-                    return [
-                        result(
-                            NAME,
-                            "skip",
-                            "the loss does not call the model's forward, and the batch has no separate inputs to zero",
-                        )
-                    ]
-                sub.batch = replace_inputs(
-                    batch, ctx.input_keys, [zeroed(x) for x in get_inputs(batch, ctx.input_keys)]
-                )
-            outcome = train(sub, monitor, [tracker])
-        except Exception as exc:  # e.g. zero lengths for a packed sequence: not a verdict on the pipeline
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            return [
-                result(
+def _zeroed_run(ctx: Context, make_fresh: FreshFactory, monitor: Monitor, gap: float) -> LoopOutcome | CheckRecord:
+    """Train a fresh model on the batch with every input zeroed at the model's door (in the
+    batch when the loss never calls the model's forward); a skip result when it cannot run."""
+    model, batch, loss_fn, opt = make_fresh()
+    fired = [0]
+
+    def zero_inputs(mod: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        fired[0] += 1
+        return tuple(zeroed(a) for a in args), {k: zeroed(v) for k, v in kwargs.items()}
+
+    handle = model.register_forward_pre_hook(zero_inputs, with_kwargs=True)
+    sub = type(ctx)(
+        spec=replace(ctx.spec, sync_every=max(1, min(ctx.spec.sync_every, 8))),
+        model=model,
+        batch=batch,
+        loss_fn=loss_fn,
+        optimizer=opt,
+        forward=ctx.forward,
+        input_keys=ctx.input_keys,
+        device=ctx.device,
+        monitor=monitor,
+        mode=ctx.mode,
+    )
+    tracker = Tracker(ctx.losses, gap)
+    try:
+        # Probe one forward first: if the loss never calls the model's own forward the
+        # pre-hook cannot zero anything; zero the batch inputs instead when they are
+        # separate from the targets.
+        with torch.no_grad():
+            loss_fn(model, batch)
+        if fired[0] == 0:
+            handle.remove()
+            if not ctx.input_keys:
+                return result(
                     NAME,
                     "skip",
-                    f"the model cannot run with zeroed inputs ({type(exc).__name__}: {first})",
-                    'opt out with skip_checks = ["input_dependence"] to silence this',
+                    "the loss does not call the model's forward, and the batch has no separate inputs to zero",
                 )
-            ]
-        finally:
-            handle.remove()
-        curve = outcome.losses
-        data: dict[str, Any] = {"losses": curve, "steps": outcome.steps, "budget": budget, "target": mon.target}
-        data["covered"] = covered(mon, monitor.best)
-        if monitor.target_step is not None:
-            return [
-                result(
-                    NAME,
-                    "fail",
-                    leak_message(mon, monitor, "every model input"),
-                    "the targets or the loss come from something other than the inputs: labels computed from the "
-                    "model's own output (e.g. y = model(x).argmax()), a loss that ignores the prediction, or the "
-                    "forward ignores its input",
-                    **data,
-                )
-            ]
-        best = monitor.best
-        return [
-            result(
-                NAME,
-                "pass",
-                f"with the inputs zeroed the loss stayed at {fmt(best)}, {covered(mon, best):.0%} of the way to the target "
-                f"{fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way or more)",
-                **data,
-            )
-        ]
+            sub.batch = replace_inputs(batch, ctx.input_keys, [zeroed(x) for x in get_inputs(batch, ctx.input_keys)])
+        return train(sub, monitor, [tracker])
+    except Exception as exc:  # e.g. zero lengths for a packed sequence: not a verdict on the pipeline
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return result(
+            NAME,
+            "skip",
+            f"the model cannot run with zeroed inputs ({type(exc).__name__}: {first})",
+            'opt out with skip_checks = ["input_dependence"] to silence this',
+        )
+    finally:
+        handle.remove()
+
+
+def _verdict(mon: Monitor, monitor: Monitor, outcome: LoopOutcome) -> CheckRecord:
+    """Fail when the zeroed run (``monitor``) got LEAK of the way to the real run's (``mon``) target."""
+    data: dict[str, Any] = {
+        "losses": outcome.losses,
+        "steps": outcome.steps,
+        "budget": monitor.budget,
+        "target": mon.target,
+        "covered": covered(mon, monitor.best),
+    }
+    if monitor.target_step is not None:
+        return result(
+            NAME,
+            "fail",
+            leak_message(mon, monitor, "every model input"),
+            "the targets or the loss come from something other than the inputs: labels computed from the "
+            "model's own output (e.g. y = model(x).argmax()), a loss that ignores the prediction, or the "
+            "forward ignores its input",
+            **data,
+        )
+    best = monitor.best
+    return result(
+        NAME,
+        "pass",
+        f"with the inputs zeroed the loss stayed at {fmt(best)}, {covered(mon, best):.0%} of the way to the target "
+        f"{fmt(mon.target)} (real run: at step {mon.target_step}; a leak gets {LEAK:.0%} of the way or more)",
+        **data,
+    )

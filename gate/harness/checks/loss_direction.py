@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Check, Context, result
 from gate.harness.contract import CheckRecord
 from gate.harness.verdict import fmt
 

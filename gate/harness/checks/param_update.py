@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from gate.harness.check_api import Check, Context, result
 from gate.harness.checks._util import allowed, group_by_module, listing, trainable
-from gate.harness.checks.base import Check, Context, result
 from gate.harness.checks.gradstats import GradStats
 from gate.harness.contract import CheckRecord
 
@@ -66,70 +66,70 @@ class ParametersUpdate(Check):
         )
 
     def finish(self, ctx: Context) -> list[CheckRecord]:
-        out: list[CheckRecord] = []
-        model = ctx.model
-        named = list(model.named_parameters())
-        frozen = [n for n, p in named if not p.requires_grad]
         if self.stats.steps_seen == 0:
             return [result(NAME, "skip", "no optimizer step completed")]
         self._refresh()
-        received = dict(zip(self.stats.names, self.stats.received(), strict=True))
-        patterns = ctx.spec.allow_unused
-        trainable_names = [n for n, _ in trainable(model)]
+        found = [self._not_moved(ctx), self._outside(ctx.model), _frozen(ctx.model)]
+        out = [r for r in found if r is not None]
+        return out or [result(NAME, "pass", f"all {len(self.watched)} parameters in the optimizer changed")]
+
+    def _not_moved(self, ctx: Context) -> CheckRecord | None:
+        """The fail: an optimizer built for another model instance, or parameters with a
+        gradient that the optimizer should have moved and did not."""
+        trainable_names = [n for n, _ in trainable(ctx.model)]
         if trainable_names and not self.watched and self.n_opt:
-            out.append(
-                result(
-                    NAME,
-                    "fail",
-                    f"the optimizer holds {self.n_opt} parameters, none of which belong to this model",
-                    "the optimizer was built for another model instance: build it from this model's "
-                    "parameters (e.g. after model.to(device), or from the same object the task returns)",
-                    stuck=trainable_names,
-                )
+            return result(
+                NAME,
+                "fail",
+                f"the optimizer holds {self.n_opt} parameters, none of which belong to this model",
+                "the optimizer was built for another model instance: build it from this model's "
+                "parameters (e.g. after model.to(device), or from the same object the task returns)",
+                stuck=trainable_names,
             )
-        # Parameters with a gradient that the optimizer should have moved but did not.
+        received = dict(zip(self.stats.names, self.stats.received(), strict=True))
         stuck = [
             n
             for (n, _), m in zip(self.watched, self.moved, strict=True)
-            if not m and received.get(n, False) and not allowed(n, patterns)
+            if not m and received.get(n, False) and not allowed(n, ctx.spec.allow_unused)
         ]
-        if stuck and not out:
-            out.append(
-                result(
-                    NAME,
-                    "fail",
-                    f"{len(stuck)} of {len(self.watched)} parameters received gradients but never changed: "
-                    f"{group_by_module(model, stuck)}",
-                    self._lr_hint(ctx),
-                    stuck=stuck,
-                )
-            )
-        if self.outside and self.watched:
-            out.append(
-                result(
-                    NAME,
-                    "warn",
-                    f"{len(self.outside)} parameters require grad but are not in the optimizer, so they never change: "
-                    f"{group_by_module(model, self.outside)}",
-                    "if they are meant to be frozen, set requires_grad=False (saves their backward pass); "
-                    "otherwise add them to the optimizer",
-                    outside=self.outside,
-                )
-            )
-        if frozen:
-            total = sum(p.numel() for _, p in named)
-            n_frozen = sum(p.numel() for _, p in named if not p.requires_grad)
-            out.append(
-                result(
-                    NAME,
-                    "warn",
-                    f"{n_frozen / max(total, 1):.0%} of the weights are frozen (requires_grad=False): {group_by_module(model, frozen)}",
-                    "fine for a fine-tune with a frozen backbone; otherwise set requires_grad=True on "
-                    + listing(sorted({n.rpartition(".")[0] for n in frozen}), 3),
-                    frozen=frozen,
-                    frozen_fraction=n_frozen / max(total, 1),
-                )
-            )
-        if not out:
-            out.append(result(NAME, "pass", f"all {len(self.watched)} parameters in the optimizer changed"))
-        return out
+        if not stuck:
+            return None
+        return result(
+            NAME,
+            "fail",
+            f"{len(stuck)} of {len(self.watched)} parameters received gradients but never changed: "
+            f"{group_by_module(ctx.model, stuck)}",
+            self._lr_hint(ctx),
+            stuck=stuck,
+        )
+
+    def _outside(self, model: torch.nn.Module) -> CheckRecord | None:
+        if not (self.outside and self.watched):
+            return None
+        return result(
+            NAME,
+            "warn",
+            f"{len(self.outside)} parameters require grad but are not in the optimizer, so they never change: "
+            f"{group_by_module(model, self.outside)}",
+            "if they are meant to be frozen, set requires_grad=False (saves their backward pass); "
+            "otherwise add them to the optimizer",
+            outside=self.outside,
+        )
+
+
+def _frozen(model: torch.nn.Module) -> CheckRecord | None:
+    named = list(model.named_parameters())
+    frozen = [n for n, p in named if not p.requires_grad]
+    if not frozen:
+        return None
+    total = sum(p.numel() for _, p in named)
+    n_frozen = sum(p.numel() for _, p in named if not p.requires_grad)
+    return result(
+        NAME,
+        "warn",
+        f"{n_frozen / max(total, 1):.0%} of the weights are frozen (requires_grad=False): {group_by_module(model, frozen)}",
+        "fine for a fine-tune with a frozen backbone; otherwise set requires_grad=True on "
+        + listing(sorted({n.rpartition(".")[0] for n in frozen}), 3),
+        frozen=frozen,
+        frozen_fraction=n_frozen / max(total, 1),
+    )

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 
 from gate.harness.batch import get_inputs, replace_inputs
+from gate.harness.check_api import Context
 from gate.harness.checks._util import first_tensor
-from gate.harness.checks.base import Context
 from gate.harness.checks.seq_first import is_seq_first
 
 TOL = 1e-3  # relative: cross-sample / future gradient mass over the legitimate mass
@@ -62,6 +62,11 @@ class Probe:
         got = torch.autograd.grad(scalar, [t for _, _, t in self.modules], retain_graph=True, allow_unused=True)
         return [samples_first(g, self.module_sample_dim) for g in got]
 
+    def where(self, scalar: torch.Tensor, affected: Callable[[torch.Tensor | None], bool | None], what: str) -> str:
+        """Where ``what`` (a dependency of ``scalar`` that ``affected`` sees in a gradient)
+        enters the model, as ``locate`` says it; empty when no module output tells."""
+        return locate([affected(g) for g in self.module_grads(scalar)], self.modules, what)
+
 
 def take(obj: Any, n: int, k: int) -> Any:
     """The first ``k`` samples of every per-sample tensor (dim 0 == ``n``) in a batch;
@@ -97,13 +102,8 @@ def run(ctx: Context, n_samples: int) -> Probe | str:
     return _run(ctx, ctx.batch, n_samples)
 
 
-def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
-    model = ctx.model
-    # Inside a sequence-first model (fed batch-first by seq_first.batch_first) the embeddings and
-    # layers keep the samples on dim 1: (time, batch, ...).
-    sd = 1 if is_seq_first(model) else 0
-    keys = ctx.input_keys
-    inputs = get_inputs(batch, keys)
+def _float_leaves(batch: Any, keys: list[Any], inputs: list[Any], n_samples: int) -> tuple[Any, list[Leaf]]:
+    """The batch with each per-sample float input replaced by a leaf that requires grad."""
     leaves: list[Leaf] = []
     new: list[Any] = []
     for k, x in zip(keys or ["batch"], inputs, strict=False):
@@ -113,7 +113,16 @@ def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
             new.append(y)
         else:
             new.append(x)
-    probe_batch = replace_inputs(batch, keys, new) if leaves else batch
+    return (replace_inputs(batch, keys, new) if leaves else batch), leaves
+
+
+def _run(ctx: Context, batch: Any, n_samples: int) -> Probe | str:
+    model = ctx.model
+    # Inside a sequence-first model (fed batch-first by seq_first.batch_first) the embeddings and
+    # layers keep the samples on dim 1: (time, batch, ...).
+    sd = 1 if is_seq_first(model) else 0
+    inputs = get_inputs(batch, ctx.input_keys)
+    probe_batch, leaves = _float_leaves(batch, ctx.input_keys, inputs, n_samples)
     id_storages = {
         x.untyped_storage().data_ptr() for x in inputs if isinstance(x, torch.Tensor) and not x.is_floating_point()
     }

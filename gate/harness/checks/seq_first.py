@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from gate.harness.batch import get_inputs, replace_inputs
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 
 _LAYERS = (torch.nn.RNNBase, torch.nn.TransformerEncoderLayer, torch.nn.TransformerDecoderLayer)
 

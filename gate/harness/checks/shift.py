@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from gate.harness.checks.base import result
+from gate.harness.check_api import result
 from gate.harness.contract import CheckRecord
 
 LAGS = range(-3, 4)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from gate.harness.batch import LABEL_KEYS
-from gate.harness.checks.base import Context
+from gate.harness.check_api import Context
 from gate.harness.checks.seq_first import is_seq_first
 from gate.harness.loss_spy import LossSpy
 from gate.harness.script.causal import detect
@@ -77,7 +77,7 @@ def build_context(
         spec=spec,
         model=top,
         batch=batch,
-        loss_fn=loss_fn if modules.returns_loss else None,  # type: ignore[arg-type]
+        loss_fn=loss_fn if modules.returns_loss else None,
         optimizer=optimizer,
         forward=forward,
         input_keys=keys,

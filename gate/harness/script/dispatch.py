@@ -10,10 +10,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Check, Context, ScriptCheck, result
 from gate.harness.contract import CheckRecord
 from gate.harness.loop import overrides
-from gate.harness.script.grad_checks import ScriptCheck
 from gate.harness.script.guard import StopScript
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from gate.harness import output
-from gate.harness.checks.base import result
+from gate.harness.check_api import result
 from gate.harness.contract import ErrorKind, ResultRecord, Verdict
 from gate.harness.not_applicable import sentence
 from gate.harness.script.summary import Ending, ScriptSummary

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from gate.harness.checks.base import Check, Context, result
+from gate.harness.check_api import Context, ScriptCheck, result
 from gate.harness.contract import CheckRecord
 
 WINDOW = 8  # steps observed; a bug that shows on every one of them is not a coincidence
@@ -26,23 +26,6 @@ def grad_norm(grads: list[torch.Tensor], device: torch.device) -> torch.Tensor:
         return torch.zeros((), device=device)
     norms = torch._foreach_norm(grads)
     return torch.stack([n.float().to(device) for n in norms]).norm()
-
-
-class ScriptCheck(Check):
-    """Extra hook points only the script instrumentation has."""
-
-    modes = ("script",)
-    # Observes what optimizer.step() sees: meaningless for hand-written updates (no step call).
-    needs_real_step = False
-
-    def before_backward(self, ctx: Context, step: int) -> None:
-        """Before the first backward of step ``step`` (steps completed so far)."""
-
-    def grads_after_backward(self, ctx: Context, step: int) -> None:
-        """After every backward (several per step with gradient accumulation)."""
-
-    def after_step(self, ctx: Context, step: int) -> None:
-        """After ``optimizer.step()``; ``step`` counts completed steps."""
 
 
 class _Window(ScriptCheck):
@@ -153,6 +136,3 @@ class GradsClipped(_Window):
                 steps_checked=n,
             )
         return result(self.name, "pass", f"gradients reach optimizer.step() intact ({n} steps checked)")
-
-
-SCRIPT_CHECKS: list[type[ScriptCheck]] = [GradsZeroed, GradsClipped]

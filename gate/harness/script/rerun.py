@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from gate.harness import phase
-from gate.harness.checks.base import result
+from gate.harness.check_api import result
 from gate.harness.checks.input_dependence import LEAK, NAME, Tracker, covered, leak_message, zeroed_run_monitor
 from gate.harness.contract import CheckRecord
-from gate.harness.run_task import log, seed_everything
+from gate.harness.runtime import log, seed_everything
 from gate.harness.script import command
 from gate.harness.script.guard import GateInternalError, StopScript
 from gate.harness.script.patches import instrumented

@@ -7,12 +7,13 @@ import time
 
 import torch
 
+from gate.harness.checks import active_checks
 from gate.harness.contract import ResultRecord
 from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
-from gate.harness.run_task import active_checks, decide, log, loss_fields, make_monitor, seed_everything
+from gate.harness.outcome import decide, loss_fields, make_monitor
+from gate.harness.runtime import log, seed_everything
 from gate.harness.script import command, early, launchers
-from gate.harness.script.grad_checks import SCRIPT_CHECKS
 from gate.harness.script.guard import GateInternalError, StopScript
 from gate.harness.script.patches import instrumented
 from gate.harness.script.rerun import NAME, input_dependence
@@ -25,7 +26,7 @@ def run_script(spec: Spec, started: float) -> ResultRecord:
     target = command.parse(spec.command)
     seed_everything(spec.seed)
     monitor = make_monitor(spec, None)
-    checks = active_checks(spec, "script") + [c() for c in SCRIPT_CHECKS if spec.enabled(c.name)]
+    checks = active_checks(spec, "script")
     launch = launchers.describe(target.launch) if target.launch else ""
     session = Session(spec, monitor, checks, log, launch=launch)
     log(

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gate.harness.checks.base import Check
+from gate.harness.check_api import Check
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import LossStream
 from gate.harness.loss_spy import LossSpy

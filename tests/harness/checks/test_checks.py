@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from gate.harness import run_task
-from gate.harness.checks import ALL_CHECKS, Check, Context
+from gate.harness.check_api import Check, Context
+from gate.harness.check_table import CHECKS, CheckEntry, check_names
 from gate.harness.checks._util import preserved
 from gate.harness.checks.input_dependence import LEAK, InputDependence
 from gate.harness.contract import CheckRecord
@@ -69,7 +70,7 @@ def test_no_false_alarm_on_the_examples(example: str) -> None:
     noisy = [(c["name"], c["status"], c["message"]) for c in r["checks"] if c["status"] in ("fail", "warn")]
     assert noisy == []
     statuses = {c["name"]: c["status"] for c in r["checks"]}
-    assert set(statuses) == {c.name for c in ALL_CHECKS}
+    assert set(statuses) == set(check_names("task"))
     assert statuses["causality"] == ("pass" if example == "tiny_gpt" else "skip")
     assert statuses["input_dependence"] == "pass"
 
@@ -78,7 +79,7 @@ def test_checks_do_not_change_the_training_run() -> None:
     # Probes run in eval mode, with the RNG forked and BatchNorm stats restored: the loss
     # curve (dropout + BatchNorm model) is the same with every check on or off.
     on = run("examples/cnn_bn_dropout.py")
-    off = run("examples/cnn_bn_dropout.py", skip_checks=[c.name for c in ALL_CHECKS])
+    off = run("examples/cnn_bn_dropout.py", skip_checks=check_names("task"))
     assert off["checks"] == []
     assert on["losses"] == off["losses"]
 
@@ -150,7 +151,8 @@ class ExplodingPerStep(Check):
 
 
 def test_a_crashing_check_is_a_warning_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run_task, "ALL_CHECKS", [*ALL_CHECKS, Exploding, ExplodingPerStep])
+    monkeypatch.setitem(CHECKS, "exploding", CheckEntry(f"{__name__}:Exploding"))
+    monkeypatch.setitem(CHECKS, "exploding_per_step", CheckEntry(f"{__name__}:ExplodingPerStep"))
     r = run("clean_mlp")
     assert r["verdict"] == "pass"
     (a,) = by_name(r, "exploding")

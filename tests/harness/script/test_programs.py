@@ -202,6 +202,15 @@ def test_sequence_first_transformer_lm_is_held_to_causality(harness: Harness, bu
         assert causality["status"] == "pass" and check(result, "batch_independence")["status"] == "pass"
 
 
+@pytest.mark.slow
+def test_vae_reconstruction_floor_beside_an_unseen_kl_term_is_not_applicable(harness: Harness) -> None:  # noqa: F811
+    vae = str(ROOT / "tests" / "script_cases" / "vae.py")
+    code, result = harness("python", vae, "--digits", device="cpu", skip_checks=["input_dependence"])
+    assert (code, result["verdict"]) == (4, "not_applicable"), result["reason"]
+    assert "soft binary targets" in result["reason"] and "set target-loss (or loss-floor)" in result["reason"]
+    assert not any(c["status"] == "fail" for c in result["checks"])
+
+
 def test_optimizer_holding_only_frozen_parameters_fails_with_that_reason(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", program("frozen_optimizer.py"), device="cpu")
     assert (code, result["verdict"]) == (1, "fail")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from gate.harness.checks.base import Check, Context
+from gate.harness.check_api import Check, Context
 from gate.harness.loop import LossStream
 from gate.harness.loss_spy import LossSpy
 from gate.harness.script.adoption import Adoption

@@ -1,6 +1,9 @@
-"""What a check is. Checks hook into the overfit loop at a few points; every hook is
-optional, and only checks that override ``after_backward`` are called per step, so the
-hot loop pays nothing for checks that do not need it."""
+"""What a check is: the API between the overfit loop (task mode's ``loop``, script mode's
+session) and the checks. Neither side imports the other's package, only this module.
+
+Checks hook into the overfit loop at a few points; every hook is optional, and only checks
+that override ``after_backward`` are called per step, so the hot loop pays nothing for checks
+that do not need it."""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from gate.harness.contract import CheckRecord, CheckStatus
 from gate.harness.spec import Mode, Spec
 from gate.harness.verdict import Monitor
 
+# A fresh (model, batch, loss_fn, optimizer) built again from the same seed.
+FreshFactory = Callable[[], tuple[torch.nn.Module, Any, Callable[..., torch.Tensor], torch.optim.Optimizer]]
+
 
 @dataclass
 class Context:
@@ -24,7 +30,9 @@ class Context:
     spec: Spec
     model: torch.nn.Module
     batch: Any
-    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor]
+    # None in script mode when the model does not return its loss (the script computes it
+    # outside the model call): checks that re-evaluate the loss do without that part.
+    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor] | None
     optimizer: torch.optim.Optimizer
     forward: Callable[[torch.nn.Module, Any], Any]
     input_keys: list[Any]
@@ -34,9 +42,7 @@ class Context:
     causal_dim: int | None = None
     # Re-runs (input dependence) need a fresh model/optimizer with the same seed; None in
     # script mode where the script builds them itself.
-    make_fresh: Callable[[], tuple[torch.nn.Module, Any, Callable[..., torch.Tensor], torch.optim.Optimizer]] | None = (
-        None
-    )
+    make_fresh: FreshFactory | None = None
     step: int = 0  # steps completed so far
     losses: list[float | None] = field(default_factory=list)
     shared: dict[str, Any] = field(default_factory=dict)  # scratch space between checks
@@ -47,9 +53,9 @@ def result(name: str, status: CheckStatus, message: str, hint: str = "", **data:
 
 
 class Check:
+    """A check runs in the modes its entry in ``check_table.CHECKS`` lists."""
+
     name = "check"
-    #: checks that only apply in one mode say so
-    modes: tuple[Mode, ...] = ("task", "script")
 
     def before(self, ctx: Context) -> None:
         """Before the first step, model at initialisation."""
@@ -67,6 +73,22 @@ class Check:
         return []
 
 
+class ScriptCheck(Check):
+    """Extra hook points only the script instrumentation has."""
+
+    # Observes what optimizer.step() sees: meaningless for hand-written updates (no step call).
+    needs_real_step = False
+
+    def before_backward(self, ctx: Context, step: int) -> None:
+        """Before the first backward of step ``step`` (steps completed so far)."""
+
+    def grads_after_backward(self, ctx: Context, step: int) -> None:
+        """After every backward (several per step with gradient accumulation)."""
+
+    def after_step(self, ctx: Context, step: int) -> None:
+        """After ``optimizer.step()``; ``step`` counts completed steps."""
+
+
 class Guarded(Check):
     """Runs a check so that a crash inside it (an odd model, an unexpected output type)
     becomes a ``warn: could not run`` result instead of crashing the gate. Only
@@ -75,7 +97,6 @@ class Guarded(Check):
     def __init__(self, inner: Check) -> None:
         self.inner = inner
         self.name = inner.name
-        self.modes = inner.modes
         self.error: str | None = None
 
     def _call(self, hook: str, *args: Any, default: Any = None) -> Any:
