@@ -6,6 +6,10 @@ a bug diagnosis; the reason always says what to do instead. Standard library onl
 from __future__ import annotations
 
 HINT = "gate a supervised component in task mode instead"
+# Kinds where the program may well fit an overfit test and only the run could not conclude (its
+# epochs ran out, its floor is unknown): a check that fails still fails it. For the others (RL,
+# GANs, local losses) the checks' premises do not hold, so the outcome stays not applicable.
+INCONCLUSIVE = ("ended_early", "unknown_floor")
 
 
 def sentence(why: str, instead: str = HINT) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.loop import LoopOutcome
+from gate.harness.not_applicable import INCONCLUSIVE
 from gate.harness.spec import Spec
 from gate.harness.verdict import Monitor
 
@@ -33,7 +34,13 @@ def decide(outcome: LoopOutcome, checks: list[CheckRecord], fail_on_warn: bool, 
         if first is not None:
             return "fail", f"stopped at step {outcome.steps}: {first['message']}"
     if outcome.decision.verdict == "not_applicable":
-        return "not_applicable", outcome.decision.reason  # never a pass, and no check verdict on top
+        if bad and outcome.decision.kind in INCONCLUSIVE:  # the loss could not be judged; a check could
+            names = ", ".join(c["name"] for c in bad)
+            return (
+                "fail",
+                f"{names} failed: {bad[0]['message']} (the loss itself was not judged: {outcome.decision.reason})",
+            )
+        return "not_applicable", outcome.decision.reason  # never a pass, and no bogus check verdict on top
     if outcome.decision.verdict != "pass":
         return "fail", outcome.decision.reason + (f"; likely cause: {cause}" if cause else "")
     if bad:
