@@ -118,6 +118,7 @@ def _install_optimizer(session: Session, patcher: Patcher) -> None:
 
 def _install_module_call(session: Session, patcher: Patcher, calls: _Calls) -> None:
     orig_call = torch.nn.Module.__call__
+    guard = session.guard  # looked up once: this wrapper runs for every submodule call
 
     @functools.wraps(orig_call)
     def module_call(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
@@ -126,14 +127,14 @@ def _install_module_call(session: Session, patcher: Patcher, calls: _Calls) -> N
             # seen outside, eagerly. Tracing our bookkeeping would add guards on it,
             # recompiles and graph breaks the plain script does not have.
             return orig_call(self, *args, **kwargs)
-        if calls.depth or session.guard.quiet:
+        if calls.depth or guard.quiet:
             calls.depth += 1
             try:
                 return orig_call(self, *args, **kwargs)
             finally:
                 calls.depth -= 1
         # Outermost call: a candidate top-level module (and the one whose inputs may be replayed).
-        with session.guard.own("module-call instrumentation"):
+        with guard.own("module-call instrumentation"):
             args, kwargs = session.modules.outer_call(self, args, kwargs)
             in_model = unwrap(self) is session.modules.top
             if in_model and torch.is_grad_enabled():
@@ -143,7 +144,7 @@ def _install_module_call(session: Session, patcher: Patcher, calls: _Calls) -> N
             out = orig_call(self, *args, **kwargs)
         finally:
             calls.depth, calls.in_model = 0, False
-        with session.guard.own("module-call instrumentation"):
+        with guard.own("module-call instrumentation"):
             session.modules.outer_result(self, out)
         return out
 
