@@ -163,6 +163,8 @@ def test_gcn_full_graph_is_not_a_samples_mix(harness: Harness) -> None:  # noqa:
     bi = check(result, "batch_independence")
     assert bi["status"] == "skip" and "graph input: a sparse (60, 60) tensor" in bi["message"]
     assert code == 0, result["reason"]
+    # Adam(weight_decay=5e-4) is regularization: off for the overfit run, and said so
+    assert "weight decay was turned off for the overfit run (0.0005 in Adam)" in " ".join(result["notes"])
 
 
 def test_samples_dependent_key_skips_batch_independence(harness: Harness) -> None:  # noqa: F811
