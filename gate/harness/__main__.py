@@ -63,6 +63,28 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, f"the pipeline raised {type(exc).__name__}" + (f": {first}" if first else "")
 
 
+def _run_mode(spec: Spec, started: float) -> ResultRecord:
+    """Task or script mode, with the optimizers' weight decay off (one global hook, so both modes,
+    the input_dependence rerun and launchers' in-process workers alike; see weight_decay.py)."""
+    from gate.harness.weight_decay import WeightDecaySwitch
+
+    weight_decay = WeightDecaySwitch(spec.keep_weight_decay).install()
+    try:
+        if spec.mode == "script":
+            from gate.harness.script import run_script
+
+            result = run_script(spec, started)
+        else:
+            from gate.harness.run_task import run
+
+            result = run(spec, started)
+    finally:
+        weight_decay.remove()
+    if weight_decay.note:
+        result["notes"] = [*result.get("notes", []), weight_decay.note]
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gate.harness")
     parser.add_argument("--spec", required=True, type=Path)
@@ -84,14 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         base["torch_version"] = torch.__version__
-        if spec.mode == "script":
-            from gate.harness.script import run_script
-
-            result = run_script(spec, started)
-        else:
-            from gate.harness.run_task import run
-
-            result = run(spec, started)
+        result = _run_mode(spec, started)
     except Cancelled as exc:
         result = _error_result(ErrorKind.CANCELLED, exc, f"the run was stopped from outside ({exc})", started)
     except KeyboardInterrupt as exc:

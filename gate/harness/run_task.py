@@ -13,24 +13,24 @@ from gate.harness.check_api import Context
 from gate.harness.checks import active_checks
 from gate.harness.contract import CheckRecord, ResultRecord
 from gate.harness.diagnose import likely_cause
+from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import build_optimizer, train
 from gate.harness.loss_spy import LossSpy
 from gate.harness.outcome import decide, loss_fields, make_monitor
-from gate.harness.regularization import Regularization
 from gate.harness.runtime import log, pick_device, seed_everything
 from gate.harness.spec import Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
 
 
 def run(spec: Spec, started: float) -> ResultRecord:
-    regularization = Regularization(spec).install()
+    dropout = DropoutSwitch(spec.keep_dropout).install()
     try:
-        return _run(spec, started, regularization)
+        return _run(spec, started, dropout)
     finally:
-        regularization.remove()
+        dropout.remove()
 
 
-def _run(spec: Spec, started: float, regularization: Regularization) -> ResultRecord:
+def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> ResultRecord:
     ctx, task = _context(spec)
     spy, notes = _loss_spy(ctx, spec.loss_floor if spec.loss_floor is not None else task.loss_floor)
     checks = active_checks(spec, "task")
@@ -44,7 +44,7 @@ def _run(spec: Spec, started: float, regularization: Regularization) -> ResultRe
     check_results: list[CheckRecord] = []
     for c in checks:
         check_results.extend(c.finish(ctx))
-    cause = likely_cause(outcome.decision, check_results, spy, regularization.dropout, ctx.monitor)
+    cause = likely_cause(outcome.decision, check_results, spy, dropout, ctx.monitor)
     verdict, reason = decide(outcome, check_results, spec.fail_on_warn, cause)
     return {
         **loss_fields(outcome, ctx.monitor),
@@ -55,7 +55,7 @@ def _run(spec: Spec, started: float, regularization: Regularization) -> ResultRe
         "device": str(ctx.device),
         "mode": "task",
         "entrypoint": spec.entrypoint,
-        "notes": [n for n in [*notes, *regularization.notes] if n],
+        "notes": [n for n in [*notes, dropout.note] if n],
     }
 
 

@@ -118,6 +118,7 @@ LATE_IMPORTS = {
     ("gate/harness/__main__.py", "gate.harness.run_task"),
     ("gate/harness/__main__.py", "gate.harness.script"),
     ("gate/harness/__main__.py", "gate.harness.task"),
+    ("gate/harness/__main__.py", "gate.harness.weight_decay"),
 }
 
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 torch.manual_seed(0)
-ntokens, bsz, bptt = 20, 4, 6
+ntokens, bsz, bptt = 20, 6, 5
 data = torch.randint(0, ntokens, (40 * bsz,)).view(-1, bsz)  # (seq, batch): 40 rows
 
 

@@ -15,7 +15,7 @@ parser.add_argument("--epochs", type=int, default=100)
 args = parser.parse_args()
 
 torch.manual_seed(0)
-ntokens, bsz, bptt = 24, 4, 8
+ntokens, bsz, bptt = 24, 6, 8
 data = torch.randint(0, ntokens, (33 * bsz,)).view(-1, bsz)  # (seq, batch)
 
 

@@ -50,11 +50,25 @@ def graph_input(batch: object, n: int) -> str | None:
     for t in tensors(batch):
         if t.layout != torch.strided:
             return f"a sparse {tuple(t.shape)} tensor (an adjacency or feature matrix)"
-        if t.dim() == 2 and t.shape[0] == t.shape[1] == n and n > 1:
+        if t.dim() == 2 and t.shape[0] == t.shape[1] == n and n > 1 and _adjacency(t):
             return f"an {n}x{n} matrix over the samples (an adjacency matrix)"
-        if t.dim() == 2 and t.shape[0] == 2 and not t.is_floating_point() and t.shape[1] > 0:
+        if t.dim() == 2 and t.shape[0] == 2 and t.shape[1] > 0 and _ids(t) and int(t.min()) >= 0 and int(t.max()) < n:
             return f"an edge_index shaped {tuple(t.shape)}"
     return None
+
+
+def _ids(t: torch.Tensor) -> bool:
+    return not t.is_floating_point() and not t.is_complex()
+
+
+def _adjacency(t: torch.Tensor) -> bool:
+    """Looks like an adjacency, not a batch that happens to be square (64 samples of 64 features,
+    32 sequences of 32 tokens): 0/1 entries, or non-negative and mostly zero, or symmetric."""
+    if _ids(t):
+        return bool(((t == 0) | (t == 1)).all())
+    if t.is_complex() or bool((t < 0).any()):
+        return False
+    return bool((t == 0).float().mean() >= 0.5) or bool(torch.equal(t, t.transpose(0, 1)))
 
 
 def _by_design(ctx: Context, n: int) -> str | None:

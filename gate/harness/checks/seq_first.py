@@ -45,14 +45,23 @@ def batch_first(ctx: Context) -> tuple[Context, int] | None:
             return type(x)(swap_all(v) for v in x)
         return swap(x)
 
-    moved = replace_inputs(ctx.batch, ctx.input_keys, [swap_all(x) for x in inputs])
+    def swap_batch(b: Any) -> Any:
+        # A script-mode call's arguments: its recurrent state (hx, or (h, c): not an input key)
+        # has the samples on dim 1 too, and must be sliced with the tokens.
+        if isinstance(b, dict):
+            return {k: swap_all(v) for k, v in b.items()}
+        return replace_inputs(b, ctx.input_keys, [swap_all(x) for x in get_inputs(b, ctx.input_keys)])
+
     original = ctx.forward
 
     def forward(model: torch.nn.Module, b: Any) -> Any:
-        out = original(model, replace_inputs(b, ctx.input_keys, [swap_all(x) for x in get_inputs(b, ctx.input_keys)]))
-        return _samples_first(out, seq, n)
+        given = get_inputs(b, ctx.input_keys)
+        # The probe forwards a slice of the samples: unflatten by what was given, not by n.
+        first = next((x for x in given if isinstance(x, torch.Tensor) and x.dim() >= 2), None)
+        out = original(model, swap_batch(b))
+        return _samples_first(out, seq, int(first.shape[0]) if first is not None else n)
 
-    return dataclasses.replace(ctx, batch=moved, forward=forward), n
+    return dataclasses.replace(ctx, batch=swap_batch(ctx.batch), forward=forward), n
 
 
 def _samples_first(out: Any, seq: int, n: int) -> Any:
