@@ -7,7 +7,8 @@ fail: non-finite, below the floor, diverged (and stayed so), stalled for ``patie
 the budget ran out (saying whether the loss was still improving). The first event decides; the
 loop stops as soon as the outcome is certain. Noisy losses (dropout) are judged on a running
 median, so one lucky dip or one spike decides nothing.
-not_applicable: the loss changed sign over and over before any trend (no floor, no target).
+not_applicable: the loss changed sign over and over before any trend (no floor, no target); the
+run ended short of a decision (budget.py: epochs ran out, a floor it cannot know).
 """
 
 from __future__ import annotations
@@ -197,8 +198,8 @@ class Monitor:
                 )
             return
         self.run_len = 0
-        if step + 1 >= self.budget and not self._extend():
-            self.fail(step, "budget", self._budget_reason())
+        if step + 1 >= self.budget and not budget.extend(self):
+            self.fail(step, "budget", budget.reason(self))
         elif step - self._last_improve_step >= self.patience:
             self.fail(
                 step,
@@ -227,12 +228,6 @@ class Monitor:
             f"{fmt(self.first)} and still there {DIVERGE_PERSIST} steps later",
         )
 
-    def _extend(self) -> bool:
-        return budget.extend(self)
-
-    def _budget_reason(self) -> str:
-        return budget.reason(self)
-
     def ended_at_target(self, how: str = "ended on its own") -> Decision | None:
         """The program ended itself (``how``) while the loss sat at the target (see budget)."""
         return budget.ended_at_target(self, how)
@@ -251,4 +246,4 @@ class Monitor:
             return self.decision
         if self.first is None:
             return self.fail(0, "budget", "no training step completed")
-        return self.fail(max(self.seen - 1, 0), "budget", self._budget_reason())
+        return self.fail(max(self.seen - 1, 0), "budget", budget.reason(self))
