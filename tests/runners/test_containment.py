@@ -70,6 +70,7 @@ def test_children_the_training_code_started_die_after_a_normal_exit(tmp_path: Pa
     assert [p for p in pids if _alive(p)] == []
 
 
+@pytest.mark.slow  # waits out a real timeout (about 25 s)
 def test_children_the_training_code_started_die_after_a_timeout(tmp_path: Path, gate_cli: Gate) -> None:
     task = _spawner(tmp_path, "time.sleep(600)")
     code, res, out = gate_cli("run", "--entrypoint", f"{task}:make_task", "--timeout", "25")
