@@ -31,8 +31,7 @@ def is_seq_first(model: torch.nn.Module) -> bool:
 def batch_first(ctx: Context) -> tuple[Context, int] | None:
     """A Context whose inputs have samples on dim 0, and the sample count; None when the
     inputs are not (seq, batch, ...)."""
-    inputs = get_inputs(ctx.batch, ctx.input_keys)
-    main = next((x for x in inputs if isinstance(x, torch.Tensor) and x.dim() >= 2), None)
+    main = _main(get_inputs(ctx.batch, ctx.input_keys))
     if main is None or not is_seq_first(ctx.model):
         return None
     seq, n = int(main.shape[0]), int(main.shape[1])
@@ -55,13 +54,17 @@ def batch_first(ctx: Context) -> tuple[Context, int] | None:
     original = ctx.forward
 
     def forward(model: torch.nn.Module, b: Any) -> Any:
-        given = get_inputs(b, ctx.input_keys)
         # The probe forwards a slice of the samples: unflatten by what was given, not by n.
-        first = next((x for x in given if isinstance(x, torch.Tensor) and x.dim() >= 2), None)
+        given = _main(get_inputs(b, ctx.input_keys))
         out = original(model, swap_batch(b))
-        return _samples_first(out, seq, int(first.shape[0]) if first is not None else n)
+        return _samples_first(out, seq, int(given.shape[0]) if given is not None else n)
 
     return dataclasses.replace(ctx, batch=swap_batch(ctx.batch), forward=forward), n
+
+
+def _main(inputs: list[Any]) -> torch.Tensor | None:
+    """The first input with a sequence axis: it says where the samples are."""
+    return next((x for x in inputs if isinstance(x, torch.Tensor) and x.dim() >= 2), None)
 
 
 def _samples_first(out: Any, seq: int, n: int) -> Any:
