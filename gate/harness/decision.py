@@ -11,7 +11,8 @@ class Decision:
     verdict: str  # "pass" | "fail" | "not_applicable"
     reason: str
     step: int | None = None  # the step that decided it (target confirmed, first NaN, ...)
-    # machine-readable: confirmed, nonfinite, below_floor, diverged, stalled, budget, sign_changes
+    # machine-readable: confirmed, nonfinite, below_floor, diverged, stalled, budget; not applicable:
+    # sign_changes, ended_early, unknown_floor, lr_cut (and the script-mode kinds)
     kind: str = ""
 
 

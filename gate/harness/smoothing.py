@@ -51,6 +51,14 @@ class Smoother:
             return min(r[-1], r[-2])
         return None
 
+    def fell(self, i: int, j: int, floor: float) -> bool:
+        """Did the smoothed loss clearly fall (its log-gap by MIN_DROP) from step ``i`` to ``j``?"""
+        h = self.history
+        if not 0 <= i < j < len(h):
+            return False
+        then, now = h[i] - floor, h[j] - floor
+        return then > 0 and now > 0 and math.log(then) - math.log(now) >= MIN_DROP
+
     def steps_to(self, target: float, floor: float, seen: int) -> int | None:
         """When the smoothed loss is still falling at the end: about how many steps in all
         would reach the target at the recent rate (None when it is not clearly falling)."""

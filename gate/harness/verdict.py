@@ -8,7 +8,8 @@ the budget ran out (saying whether the loss was still improving). The first even
 loop stops as soon as the outcome is certain. Noisy losses (dropout) are judged on a running
 median, so one lucky dip or one spike decides nothing.
 not_applicable: the loss changed sign over and over before any trend (no floor, no target); the
-run ended short of a decision (budget.py: epochs ran out, a floor it cannot know).
+run ended short of a decision (budget.py: epochs ran out, a floor it cannot know), or the
+program cut its own learning rate while the loss still fell (lr_cut.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from __future__ import annotations
 import itertools
 import math
 
-from gate.harness import budget
+from gate.harness import budget, lr_cut, not_applicable
 from gate.harness.decision import Decision, fmt
-from gate.harness.not_applicable import sentence
 from gate.harness.smoothing import DIVERGE_PERSIST, SIGN_CHANGES, SIGN_WINDOW, Smoother
 from gate.harness.spec import Spec
 
@@ -45,6 +45,9 @@ class Monitor:
         # The floor of the loss terms the spy saw, when another term is unknown (set before the
         # first loss): (value, why).
         self.partial_floor: tuple[float, str] | None = None
+        # The step size each step trained with, where known (script mode: the optimizer's lr, or
+        # a hand-written update's measured size): a program that cuts it itself (lr_cut.py).
+        self.step_sizes: list[float | None] = []
         self.ratio = target_ratio
         self.target_loss = target_loss
         self.floor = floor
@@ -78,7 +81,11 @@ class Monitor:
         return self.run_len > 0
 
     def fail(self, step: int, kind: str, reason: str) -> Decision:
-        self.decision = budget.unknown_floor(self, step, kind) or Decision("fail", reason, step, kind)
+        self.decision = (
+            budget.unknown_floor(self, step, kind)
+            or lr_cut.cut(self, step, kind)
+            or Decision("fail", reason, step, kind)
+        )
         return self.decision
 
     def _gap(self) -> float:
@@ -140,15 +147,7 @@ class Monitor:
         changes = sum(a != b for a, b in itertools.pairwise(signs))
         if changes >= SIGN_CHANGES:
             self.seen += len(held)
-            self.decision = Decision(
-                "not_applicable",
-                sentence(
-                    f"the loss changes sign {changes} times in its first {len(signs)} steps, before any trend (a "
-                    "policy-gradient or advantage-weighted objective): it has no floor and no fixed target to reach"
-                ),
-                self.seen - 1,
-                "sign_changes",
-            )
+            self.decision = not_applicable.sign_changes(changes, len(signs), self.seen - 1)
             return
         for x in held:
             if self.decision is None:

@@ -16,7 +16,7 @@ def outcome(kind: str) -> LoopOutcome:
     return LoopOutcome(Decision("not_applicable", f"not applicable: {kind}; do this", 399, kind), 400, [], 1.0)
 
 
-@pytest.mark.parametrize("kind", ["ended_early", "unknown_floor"])
+@pytest.mark.parametrize("kind", ["ended_early", "unknown_floor", "lr_cut"])
 def test_a_failing_check_fails_a_run_whose_loss_could_not_be_judged(kind: str) -> None:
     verdict, reason = decide(outcome(kind), [DETACHED], fail_on_warn=False)
     assert verdict == "fail"

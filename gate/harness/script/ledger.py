@@ -1,12 +1,15 @@
 """Loss and step accounting in script mode: the loss read from each ``.backward()``, summed
 over the backwards of one step (gradient accumulation), committed to the loss stream when the
-step completes. Nothing here reads a value back to the host."""
+step completes, with the step size the step took. Nothing here reads a value back to the host
+but ``sync``."""
 
 from __future__ import annotations
 
 import torch
 
+from gate.harness.decision import Decision
 from gate.harness.loop import LossStream
+from gate.harness.script.step_size import StepSizes
 
 
 class Ledger:
@@ -24,6 +27,7 @@ class Ledger:
         self.in_step: torch.optim.Optimizer | None = None
         self.calls_before_step = 0
         self._scaled: tuple[torch.Tensor, torch.Tensor] | None = None  # last GradScaler.scale output, its scale
+        self.step_sizes = StepSizes()
 
     def scaled(self, out: torch.Tensor, scale: torch.Tensor) -> None:
         """``GradScaler.scale(loss)`` returned ``out`` (loss x scale): unscale it at its backward."""
@@ -57,13 +61,20 @@ class Ledger:
         self.pending = loss if self.pending is None else self.pending + loss
         self.step_backwards += 1
 
-    def commit(self) -> bool:
-        """The step is complete: record its loss (no host sync); True when it is time to sync."""
+    def commit(self, opt: torch.optim.Optimizer | None) -> bool:
+        """The step is complete, taken by ``opt`` (None: a hand-written update): record its loss
+        and step size (no host sync); True when it is time to sync."""
         assert self.pending is not None
+        self.step_sizes.record(opt)
         due = self.stream.add(self.pending)
         self.step += 1
         self.drop()
         return due
+
+    def sync(self) -> Decision | None:
+        """Read the step sizes and losses back and feed them to the monitor."""
+        self.stream.monitor.step_sizes += self.step_sizes.drain()
+        return self.stream.sync()
 
     def drop(self) -> None:
         """The losses since the last step were not the model's (another optimizer stepped)."""

@@ -113,6 +113,8 @@ class Session:
             # they do can touch a tensor that graph saved, and its memory is back.
             self._start_checks()
         self.dispatch.after_backward(self.ledger.step, first_in_step)
+        if self.adoption.manual and self.adoption.optimizer is not None:
+            self.ledger.step_sizes.watch(self.adoption.optimizer.param_groups[0]["params"])
 
     def _start_checks(self) -> None:
         assert self.adoption.optimizer is not None
@@ -166,7 +168,7 @@ class Session:
         if ledger.step == 0:  # before the monitor sees a loss: it may need the spy's floor
             note = self.spy.settle(self.monitor, self.spec.loss_floor, float(ledger.pending), ledger.step_backwards)
             self.notes += [note] if note else []
-        due = ledger.commit()
+        due = ledger.commit(self.adoption.optimizer if real_step else None)
         in_step = self.modules.take_calls()
         self.fit.step_done(ledger.calls_before_step if real_step else in_step)
         self.dispatch.after_step(ledger.step, real_step)
@@ -190,7 +192,7 @@ class Session:
 
     def sync(self) -> bool:
         """Read the pending losses back (the only host sync); True when the run should stop."""
-        decision = self.ledger.stream.sync()
+        decision = self.ledger.sync()
         certain = self.dispatch.synced(self.ledger.stream.losses, self.ledger.step, decided=decision is not None)
         if decision is not None:
             return True

@@ -214,6 +214,28 @@ def test_vae_reconstruction_floor_beside_an_unseen_kl_term_is_not_applicable(har
     assert not any(c["status"] == "fail" for c in result["checks"])
 
 
+@pytest.mark.parametrize("args", [[], pytest.param(["--plateau"], marks=pytest.mark.slow)])
+def test_a_script_annealing_its_rate_on_validation_loss_is_not_applicable(harness: Harness, args: list[str]) -> None:  # noqa: F811
+    # word_language_model divides its hand-written lr by 4 whenever the validation loss does not
+    # improve, which overfitting one batch guarantees; ReduceLROnPlateau(val_loss) does the same.
+    code, result = harness("python", program("annealed_lr.py"), *args, device="cpu", skip_checks=["input_dependence"])
+    assert (code, result["verdict"]) == (4, "not_applicable"), result["reason"]
+    assert "the script cut its own learning rate from 0.4 to" in result["reason"], result["reason"]
+    assert result["reason"].endswith("(turn the schedule or annealing off)")
+    assert not any(c["status"] == "fail" for c in result["checks"])
+
+
+@pytest.mark.slow
+def test_a_plateau_scheduler_after_a_bug_flattened_the_loss_still_fails(harness: Harness) -> None:  # noqa: F811
+    # Softmax twice: the loss flattens far above the target, then ReduceLROnPlateau on the
+    # training loss cuts the rate 1000x. The plateau came first: the pipeline's failure stands.
+    code, result = harness(
+        "python", program("annealed_lr.py"), "--double-softmax", device="cpu", skip_checks=["input_dependence"]
+    )
+    assert (code, result["verdict"]) == (1, "fail"), result["reason"]
+    assert result["event_kind"] in ("stalled", "budget") and "learning rate" not in result["reason"]
+
+
 def test_optimizer_holding_only_frozen_parameters_fails_with_that_reason(harness: Harness) -> None:  # noqa: F811
     code, result = harness("python", program("frozen_optimizer.py"), device="cpu")
     assert (code, result["verdict"]) == (1, "fail")

@@ -47,9 +47,9 @@ def test_ledger_accumulates_backwards_into_one_step_and_flushes_the_last() -> No
     ledger = _ledger(sync_every=2)
     ledger.add(torch.tensor(1.0))
     ledger.add(torch.tensor(3.0))  # gradient accumulation: one step, loss 4
-    assert ledger.step_backwards == 2 and not ledger.commit()
+    assert ledger.step_backwards == 2 and not ledger.commit(None)
     ledger.add(torch.tensor(5.0))
-    assert ledger.commit()  # the second step: time to read back
+    assert ledger.commit(None)  # the second step: time to read back
     ledger.add(torch.tensor(7.0))
     ledger.flush()  # a hand-written loop's last backward was a step too
     assert ledger.step == 3 and ledger.pending is None
