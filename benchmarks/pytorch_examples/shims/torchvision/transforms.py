@@ -12,8 +12,16 @@ class Compose:
         return x
 
 
+def _pil(x):
+    return not isinstance(x, torch.Tensor) and hasattr(x, "size") and hasattr(x, "mode")
+
+
 class ToTensor:
     def __call__(self, x):
+        if _pil(x):  # a PIL image (super_resolution): HWC uint8, then as below
+            import numpy
+
+            x = torch.from_numpy(numpy.array(x))
         if isinstance(x, torch.Tensor) and x.dtype == torch.uint8:
             x = x.float() / 255.0
             return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
@@ -34,6 +42,8 @@ class Resize:
 
     def __call__(self, x):
         s = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
+        if _pil(x):
+            return x.resize((s[1], s[0]), resample=2)  # PIL.Image.BILINEAR, torchvision's default
         return F.interpolate(x.unsqueeze(0), size=s, mode="bilinear", align_corners=False).squeeze(0)
 
 
@@ -42,12 +52,19 @@ class CenterCrop:
         self.size = size
 
     def __call__(self, x):
-        return x
+        if not _pil(x):
+            return x  # the synthetic tensor datasets are made at their final size
+        h, w = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
+        left, top = (x.size[0] - w) // 2, (x.size[1] - h) // 2
+        return x.crop((left, top, left + w, top + h))
 
 
-class RandomHorizontalFlip(CenterCrop):
+class RandomHorizontalFlip:
     def __init__(self, *a, **k):
         pass
+
+    def __call__(self, x):
+        return x
 
 
 class RandomResizedCrop(Resize):
