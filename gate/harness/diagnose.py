@@ -1,5 +1,5 @@
 """The likely cause of a failing loss, from what the gate saw on the way: every target
-ignored (a NaN at step 0), dropout left on, a loss term whose floor is above the target, a
+ignored (a NaN at step 0), nll_loss on raw scores (a loss below its floor), dropout left on, a loss term whose floor is above the target, a
 check that already warned (parameters left out of the optimizer, say). Appended to the
 verdict's reason, so a fail on budget says more than "did not reach the target"."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gate.harness.contract import CheckRecord
 from gate.harness.dropout import DropoutSwitch
-from gate.harness.loss_spy import LossSpy
+from gate.harness.loss_spy import LossSpy, raw_scores_cause
 from gate.harness.verdict import Decision, Monitor, fmt
 
 
@@ -29,6 +29,8 @@ def likely_cause(
         return ""
     if decision.kind == "nonfinite":
         return all_ignored(spy)
+    if decision.kind == "below_floor":
+        return raw_scores_cause(spy)
     if decision.kind not in ("budget", "stalled"):
         return ""
     causes: list[str] = []

@@ -39,6 +39,9 @@ class LossCall:
     target: torch.Tensor | None = None  # integer class targets (detached)
     reduction: str = "mean"
     per_target: float | None = None  # a summed class loss divided by its non-ignored targets
+    # nll_loss on rows that are not log-probabilities (raw logits, or probabilities): the mean
+    # |logsumexp| of its input rows, which is 0 for log_softmax output. None when they are.
+    raw_scores: float | None = None
 
 
 def _entropy(p: torch.Tensor) -> torch.Tensor:
@@ -94,6 +97,28 @@ def _floor(name: str, input: torch.Tensor, target: Any, kw: dict[str, Any]) -> t
     if name == "cross_entropy":
         return _ce_floor(input, target, kw)
     return _bce_floor(target, kw)
+
+
+RAW_SCORES = 0.05  # mean |logsumexp| of nll_loss's input rows above which they are not log-probabilities
+
+
+def _raw_scores(name: str, input: torch.Tensor) -> float | None:
+    if name != "nll_loss" or input.dim() < 2 or not input.is_floating_point():
+        return None
+    lse = float(input.detach().float().logsumexp(dim=1).abs().mean())
+    return lse if math.isfinite(lse) and lse > RAW_SCORES else None
+
+
+def raw_scores_cause(spy: LossSpy | None) -> str:
+    """nll_loss expects log-probabilities: on raw logits it is unbounded below, on probabilities
+    it is -p (negative from the start); both read as a loss pushed below its floor."""
+    call = next((c for c in spy.calls if c.raw_scores is not None), None) if spy is not None else None
+    if call is None:
+        return ""
+    return (
+        f"nll_loss's input is not log-probabilities (its rows' log-sum-exp is {call.raw_scores:.3g} on average, "
+        "not 0): apply log_softmax before nll_loss, or give the logits to cross_entropy"
+    )
 
 
 def _classes(name: str, logits: torch.Tensor) -> int | None:
@@ -178,6 +203,7 @@ class LossSpy:
                 target.detach() if int_target else None,
                 reduction,
                 per_target,
+                _raw_scores(name, input),
             )
         )
 

@@ -92,6 +92,27 @@ def test_every_target_ignored_is_named() -> None:
     assert "ignore_index=-100" in cause and "unstable" not in cause
 
 
+@pytest.mark.parametrize(
+    ("scores", "raw"),
+    [
+        (lambda z: F.log_softmax(z, dim=1), False),
+        (lambda z: torch.log(F.softmax(z, dim=1) + 1e-9), False),
+        (lambda z: z, True),  # mnist's log_softmax left out: nll_loss on raw logits
+        (lambda z: F.softmax(z, dim=1), True),  # probabilities, not their log: the loss is -p
+    ],
+)
+def test_nll_loss_on_rows_that_are_not_log_probabilities_is_named(
+    scores: Callable[[torch.Tensor], torch.Tensor], raw: bool
+) -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(16, 10, requires_grad=True)
+    spy = spied(lambda: F.nll_loss(scores(logits), torch.randint(0, 10, (16,))))
+    below = Decision("fail", "the loss fell to -3.2 at step 1, below its floor 0", 1, "below_floor")
+    cause = likely_cause(below, [], spy, DropoutSwitch(False), Monitor(steps=10))
+    assert (spy.calls[0].raw_scores is not None) == raw
+    assert ("apply log_softmax before nll_loss, or give the logits to cross_entropy" in cause) == raw
+
+
 def test_budget_fail_names_what_the_gate_saw() -> None:
     dropout = DropoutSwitch(keep=True)
     dropout.max_p = 0.2

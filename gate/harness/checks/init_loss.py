@@ -11,7 +11,7 @@ from typing import Any
 
 from gate.harness.check_api import Check, Context, result
 from gate.harness.contract import CheckRecord
-from gate.harness.loss_spy import LossSpy
+from gate.harness.loss_spy import LossSpy, raw_scores_cause
 from gate.harness.verdict import fmt
 
 NAME = "loss_at_init"
@@ -43,6 +43,17 @@ class LossAtInit(Check):
         expected = math.log(classes)
         data: dict[str, Any] = {"initial_loss": value, "expected": expected, "classes": classes, "loss_fn": fn}
         ratio = value / expected
+        if call.raw_scores is not None:  # its value says nothing about what the model knows
+            return [
+                result(
+                    NAME,
+                    "warn",
+                    f"the first {fn} is {fmt(value)}, but {raw_scores_cause(spy)}",
+                    "nll_loss on raw scores is unbounded below (on probabilities it is -p): the loss falls "
+                    "below 0 and the model learns nothing useful",
+                    **data,
+                )
+            ]
         if not math.isfinite(value):
             return [
                 result(NAME, "warn", f"the first {fn} is {value}", "the model output is non-finite at init", **data)

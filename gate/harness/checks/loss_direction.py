@@ -8,6 +8,7 @@ import math
 
 from gate.harness.check_api import Check, Context, result
 from gate.harness.contract import CheckRecord
+from gate.harness.loss_spy import LossSpy, raw_scores_cause
 from gate.harness.verdict import fmt
 
 NAME = "loss_direction"
@@ -70,6 +71,10 @@ class LossDirection(Check):
             else:
                 low = ctx.losses[step] if step < len(ctx.losses) else None
                 msg = f"the loss fell to {fmt(low)} at step {step}, below its floor {fmt(floor)}"
+            spy = ctx.shared.get("loss_spy")
+            raw = raw_scores_cause(spy) if isinstance(spy, LossSpy) else ""
+            if raw:  # not a sign error: nll_loss on raw logits is unbounded below
+                return [result(NAME, "fail", f"{msg}: {raw}", "nll_loss needs log-probabilities", floor=floor)]
             return [
                 result(
                     NAME,

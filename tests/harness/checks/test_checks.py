@@ -46,6 +46,7 @@ def failing(result: dict[str, Any]) -> set[str]:
         ("bug_other_instance", "parameters_update", "another model instance"),
         ("bug_softmax_batch", "batch_independence", "after `net` (Sequential)"),
         ("bug_unshifted_targets", "causality", "shift the targets by one"),
+        ("bug_nll_on_logits", "loss_direction", "apply log_softmax before nll_loss"),
     ],
 )
 def test_more_zoo_bugs_fail_on_their_check(bug: str, check: str, fragment: str) -> None:
