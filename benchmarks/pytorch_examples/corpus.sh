@@ -36,6 +36,7 @@ DIR[imagenet]=imagenet; ARGS[imagenet]="python main.py --dummy -a resnet18 -b 16
 DIR[wlm_lstm6]=word_language_model; ARGS[wlm_lstm6]="python main.py --emsize 32 --nhid 32 --epochs 6 --save /tmp/wlm6.pt"
 DIR[wlm_transformer_lr5]=word_language_model; ARGS[wlm_transformer_lr5]="python main.py --model Transformer --emsize 32 --nhid 32 --nhead 2 --lr 5 --epochs 6 --save /tmp/wlmt5.pt"
 DIR[super_resolution]=super_resolution; ARGS[super_resolution]="python main.py --upscale_factor 3 --batchSize 4 --testBatchSize 100 --nEpochs 30 --lr 0.001"
+DIR[language_translation]=language_translation; ARGS[language_translation]="python main.py --epochs 30 --batch 32 --enc_layers 2 --dec_layers 2 --embed_size 64 --dim_feedforward 128 --attn_heads 4"
 DIR[ddp]=distributed/ddp; ARGS[ddp]="torchrun --nproc_per_node=1 example.py"
 for name in "$@"; do
   cd $SCRATCH/run/${DIR[$name]} || continue
