@@ -96,6 +96,8 @@ class Causality(Check):
                 s = (out[0].select(dim - 1, t) * w[0].select(dim - 1, t)).sum()
                 leaf_g = p.grads(s)
                 for leaf, g in zip(p.leaves, leaf_g, strict=True):
+                    if not _causal_input(ctx, p, leaf):
+                        continue
                     flag, future = future_leak(g, t, dim, length)
                     signal |= flag is not None
                     if flag:
@@ -114,7 +116,14 @@ class Causality(Check):
         the model was fed at the same (or an earlier) position."""
         dim = ctx.causal_dim
         assert dim is not None
-        tokens = next((leaf.tokens for leaf in p.leaves if leaf.tokens is not None and leaf.tokens.dim() > dim), None)
+        tokens = next(
+            (
+                leaf.tokens
+                for leaf in p.leaves
+                if leaf.tokens is not None and leaf.tokens.dim() > dim and _causal_input(ctx, p, leaf)
+            ),
+            None,
+        )
         if tokens is None:
             return None
         detected = ctx.shared.get("causal")
@@ -186,6 +195,22 @@ def _sees_the_future(
         position=t,
         future_positions=future[:16],
         where=where,
+    )
+
+
+def _causal_input(ctx: Context, p: probe.Probe, leaf: probe.Leaf) -> bool:
+    """Whether ``leaf`` is one the model must see causally: every input, unless detection found
+    the shifted tokens on a later token input (a decoder's), whose embedding is then the only
+    one (the encoder's source is seen whole by design, through cross-attention)."""
+    detected = ctx.shared.get("causal")
+    if detected is None or detected.key is None or ctx.spec.causal_dim is not None:
+        return True
+    ids = p.batch.get(detected.key) if isinstance(p.batch, dict) else None
+    return (
+        leaf.tokens is not None
+        and isinstance(ids, torch.Tensor)
+        and leaf.tokens.shape == ids.shape
+        and torch.equal(leaf.tokens, ids.to(leaf.tokens.device))
     )
 
 

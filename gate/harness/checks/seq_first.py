@@ -72,7 +72,8 @@ def _samples_first(out: Any, seq: int, n: int) -> Any:
         return type(out)([_samples_first(out[0], seq, n), *out[1:]]) if not hasattr(out, "_fields") else out
     if not isinstance(out, torch.Tensor) or out.dim() == 0:
         return out
-    if out.dim() >= 2 and out.shape[0] == seq and out.shape[1] == n:
+    # (seq, batch, ...); or (tgt_seq, batch, ...), a decoder's output as long as its own input
+    if out.dim() >= 2 and out.shape[1] == n and (out.shape[0] == seq or out.shape[0] != n):
         return out.movedim(1, 0)
     if out.shape[0] == seq * n:  # flattened seq-major: row t * n + b
         return out.reshape(seq, n, *out.shape[1:]).movedim(1, 0)

@@ -6,8 +6,10 @@ input_ids`` and shift inside) and other lags are checked by the causality check 
 
 The targets come from the loss spy first (what ``cross_entropy`` really compared the logits
 with: HF's internal shift included), else from a label argument of the model call. A masked
-LM (labels only at masked positions, where the input is ``[MASK]``), a classifier, token
-tagging and seq2seq never match, so bidirectional models are not held to causality.
+LM (labels only at masked positions, where the input is ``[MASK]``), a classifier and token
+tagging never match, so bidirectional models are not held to causality. Every token input is
+tried in turn: an encoder-decoder (``nn.Transformer``, BART with ``decoder_input_ids``) matches
+on its decoder input, and only that input is probed.
 
 Sequence-first models (``nn.LSTM``/``nn.Transformer*`` with ``batch_first=False``, as
 pytorch/examples' word language model) are fed ``(time, batch)`` ids and scored against the
@@ -16,6 +18,7 @@ the layout the causality check probes them in."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,16 +33,19 @@ from gate.harness.checks.shift import best_lag
 class Detected:
     lag: int  # effective lag (gate.harness.checks.shift): -1 right, 0 unshifted, <= -2 shifted twice
     why: str
+    # The token input whose targets are its own tokens, when it is not the first one (an
+    # encoder-decoder's decoder input: the source before it is seen whole, by design). The
+    # causality probe then looks only at that input's embedding.
+    key: Any = None
 
 
-def token_input(
-    batch: dict[Any, Any], keys: Iterable[Any], name: Callable[[Any], str], time_dim: int = 1
-) -> tuple[str, torch.Tensor] | None:
-    for k in keys:
-        v = batch.get(k)
-        if isinstance(v, torch.Tensor) and v.dim() == 2 and v.shape[time_dim] >= 4 and _is_ids(v):
-            return name(k), v
-    return None
+def token_inputs(batch: dict[Any, Any], keys: Iterable[Any], time_dim: int = 1) -> list[tuple[Any, torch.Tensor]]:
+    """The integer inputs with a sequence axis, in argument order."""
+    return [
+        (k, v)
+        for k in keys
+        if isinstance(v := batch.get(k), torch.Tensor) and v.dim() == 2 and v.shape[time_dim] >= 4 and _is_ids(v)
+    ]
 
 
 def _is_ids(t: torch.Tensor) -> bool:
@@ -53,15 +59,15 @@ def detect(
     spied: Iterable[torch.Tensor],
     seq_first: bool = False,
 ) -> Detected | None:
-    found = token_input(batch, keys, name, time_dim=0 if seq_first else 1)
-    if found is None:
-        return None
-    label, tokens = found
-    if seq_first:  # (time, batch): a flattened target is time-major too
-        return _match(
-            label, tokens.t(), [(s, t.reshape(tokens.shape).t()) for s, t in _sources(batch, name, spied, tokens)]
-        )
-    return _match(label, tokens, _sources(batch, name, spied, tokens))
+    spied = list(spied)
+    for i, (key, tokens) in enumerate(token_inputs(batch, keys, time_dim=0 if seq_first else 1)):
+        sources = _sources(batch, name, spied, tokens)
+        if seq_first:  # (time, batch): a flattened target is time-major too
+            tokens, sources = tokens.t(), [(s, t.reshape(tokens.shape).t()) for s, t in sources]
+        found = _match(name(key), tokens, sources)
+        if found is not None:
+            return found if i == 0 else dataclasses.replace(found, key=key)
+    return None
 
 
 def _sources(

@@ -205,6 +205,21 @@ def test_sequence_first_transformer_lm_is_held_to_causality(harness: Harness, bu
         assert causality["status"] == "pass" and check(result, "batch_independence")["status"] == "pass"
 
 
+@pytest.mark.parametrize("bug", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_an_encoder_decoder_is_held_to_causality_on_its_decoder_input(harness: Harness, bug: bool) -> None:  # noqa: F811
+    # language_translation: nn.Transformer over (time, batch) ids, a 9-token source seen whole
+    # through cross-attention, and a 7-token decoder input; without its target mask it sees the future.
+    args = ["--no-mask"] if bug else []
+    code, result = harness("python", program("translation.py"), *args, device="cpu", skip_checks=["input_dependence"])
+    causality = check(result, "causality")
+    if bug:
+        assert (code, result["verdict"], causality["status"]) == (1, "fail", "fail"), causality
+        assert "embedding `tgt_embedding` at later positions" in causality["message"]
+    else:
+        assert (code, result["verdict"]) == (0, "pass"), result["reason"]
+        assert causality["status"] == "pass" and "targets are shifted" in causality["message"], causality
+
+
 @pytest.mark.slow
 def test_vae_reconstruction_floor_beside_an_unseen_kl_term_is_not_applicable(harness: Harness) -> None:  # noqa: F811
     vae = str(ROOT / "tests" / "script_cases" / "vae.py")
