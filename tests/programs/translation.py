@@ -22,6 +22,7 @@ class Translator(nn.Module):
         super().__init__()
         self.src_embedding, self.tgt_embedding = nn.Embedding(SRC_V, d), nn.Embedding(TGT_V, d)
         pos = torch.arange(64).unsqueeze(1) * torch.exp(-torch.arange(0, d, 2) * math.log(1e4) / d)
+        self.pos: torch.Tensor
         self.register_buffer("pos", torch.cat([pos.sin(), pos.cos()], 1).unsqueeze(1))
         self.transformer = nn.Transformer(d, 2, 1, 1, 64, dropout=0.1)
         self.ff = nn.Linear(d, TGT_V)
