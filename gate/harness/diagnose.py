@@ -1,7 +1,8 @@
 """The likely cause of a failing loss, from what the gate saw on the way: every target
-ignored (a NaN at step 0), nll_loss on raw scores (a loss below its floor), dropout left on, a loss term whose floor is above the target, a
-check that already warned (parameters left out of the optimizer, say). Appended to the
-verdict's reason, so a fail on budget says more than "did not reach the target"."""
+ignored (a NaN at step 0), nll_loss on raw scores (a loss below its floor), dropout left on,
+a loss term whose floor is above the target, a check that already warned (parameters left
+out of the optimizer, say). Appended to the verdict's reason, so a fail on budget says more
+than "did not reach the target"."""
 
 from __future__ import annotations
 

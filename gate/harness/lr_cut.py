@@ -27,7 +27,7 @@ FIRST_CUT = 0.5  # the first step with at most this share of the peak is where t
 SMOOTH = 5  # median window over the step sizes: a hand-written update's measured size jitters
 
 
-def known_raw(sizes: list[float | None], start: int = 0) -> list[tuple[int, float]]:
+def _known(sizes: list[float | None], start: int = 0) -> list[tuple[int, float]]:
     """(step, size) of the known, positive, finite sizes."""
     return [(i, s) for i, s in enumerate(sizes, start) if s is not None and math.isfinite(s) and s > 0]
 
@@ -36,7 +36,7 @@ def _smoothed(sizes: list[float | None]) -> list[tuple[int, float]]:
     """(step, running median of the known step sizes up to it)."""
     out: list[tuple[int, float]] = []
     recent: list[float] = []
-    for i, s in known_raw(sizes):
+    for i, s in _known(sizes):
         recent = [*recent[-(SMOOTH - 1) :], s]
         out.append((i, statistics.median(recent)))
     return out
@@ -56,8 +56,8 @@ def cut(m: Monitor, step: int, kind: str) -> Decision | None:
         return None
     smoothed_at = next(i for i, s in after if s <= peak * FIRST_CUT)
     # The median lags: the cut began at the first raw size that low since the peak.
-    raw = dict(known_raw(m.step_sizes[peak_at + 1 : smoothed_at], peak_at + 1))
-    began = next((i for i, s in raw.items() if s <= peak * FIRST_CUT), smoothed_at)
+    raw = _known(m.step_sizes[peak_at + 1 : smoothed_at], peak_at + 1)
+    began = next((i for i, s in raw if s <= peak * FIRST_CUT), smoothed_at)
     deep = next(i for i, s in after if s <= peak / CUT)
     h = m.smoother.history
     if not m.smoother.fell(began, deep, m.floor):

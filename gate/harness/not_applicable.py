@@ -1,7 +1,8 @@
 """The ``not_applicable`` outcome (exit 4): the program is not one an overfit test fits
 (policy gradients, adversarial losses, layer-local losses), or it ended on its own before the
-test could conclude (its epochs ran out while the loss was still falling, or it cut its own learning rate). Never a pass, never
-a bug diagnosis; the reason always says what to do instead. Standard library only."""
+test could conclude (its epochs ran out while the loss was still falling, or it cut its own
+learning rate). Never a pass, never a bug diagnosis; the reason always says what to do
+instead. Standard library only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from gate.harness.decision import Decision
 
 HINT = "gate a supervised component in task mode instead"
 # Kinds where the program may well fit an overfit test and only the run could not conclude (its
-# epochs ran out, its floor is unknown): a check that fails still fails it. For the others (RL,
+# epochs ran out, its floor is unknown, it cut its own learning rate): a check that fails still fails it. For the others (RL,
 # GANs, local losses) the checks' premises do not hold, so the outcome stays not applicable.
 INCONCLUSIVE = ("ended_early", "unknown_floor", "lr_cut")
 

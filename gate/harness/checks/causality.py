@@ -90,13 +90,14 @@ class Causality(Check):
             length = out.shape[dim]
             w = probe.projection(out)
             signal = False
+            causal = [_causal_input(ctx, p, leaf) for leaf in p.leaves]
             for t in sorted({0, length // 2}):
                 if t < 0 or t >= length - 1:
                     continue
                 s = (out[0].select(dim - 1, t) * w[0].select(dim - 1, t)).sum()
                 leaf_g = p.grads(s)
-                for leaf, g in zip(p.leaves, leaf_g, strict=True):
-                    if not _causal_input(ctx, p, leaf):
+                for leaf, g, own in zip(p.leaves, leaf_g, causal, strict=True):
+                    if not own:
                         continue
                     flag, future = future_leak(g, t, dim, length)
                     signal |= flag is not None

@@ -19,22 +19,24 @@ class StepSizes:
 
     def record(self, opt: torch.optim.Optimizer | None) -> None:
         """A step completed: taken by ``opt``, or (None) by a hand-written update."""
-        self.optimizer(opt) if opt is not None else self.hand_written()
+        if opt is None:
+            self.hand_written()
+        else:
+            self.optimizer(opt)
 
     def optimizer(self, opt: torch.optim.Optimizer) -> None:
         """The adopted optimizer stepped: the largest learning rate of its groups (schedulers
         change them in place)."""
-        lrs = [g.get("lr") for g in opt.param_groups]
-        known = [lr for lr in lrs if isinstance(lr, (float, int, torch.Tensor))]
-        if not known:
-            self._pending.append(None)
+        lrs = [lr for g in opt.param_groups if isinstance(lr := g.get("lr"), (float, int, torch.Tensor))]
+        tensors = [lr for lr in lrs if isinstance(lr, torch.Tensor)]
+        if not tensors:
+            self._pending.append(max(map(float, lrs)) if lrs else None)
             return
-        tensors = [lr.detach().float().reshape(()) for lr in known if isinstance(lr, torch.Tensor)]
-        floats = [float(lr) for lr in known if not isinstance(lr, torch.Tensor)]
-        if tensors:  # a capturable optimizer's tensor lr: compared on the device, read back later
-            self._pending.append(torch.stack([t.to(tensors[0].device) for t in tensors]).max())
-            return
-        self._pending.append(max(floats))
+        # A capturable optimizer's tensor lr: compared on the device, read back at the drain.
+        device = tensors[0].device
+        self._pending.append(
+            torch.stack([torch.as_tensor(lr, device=device).detach().float().reshape(()) for lr in lrs]).max()
+        )
 
     def watch(self, params: list[torch.Tensor]) -> None:
         """After a hand-written loop's backward: remember a slice of the parameters and their
