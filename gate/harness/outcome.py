@@ -4,6 +4,8 @@ fields of ``result.json``."""
 
 from __future__ import annotations
 
+import time
+
 from gate.harness.contract import CheckRecord, ResultRecord, Verdict
 from gate.harness.loop import LoopOutcome
 from gate.harness.not_applicable import INCONCLUSIVE
@@ -65,4 +67,26 @@ def loss_fields(outcome: LoopOutcome, monitor: Monitor) -> ResultRecord:
         # What happened there (nonfinite, below_floor, diverged, stalled, budget): reports label it.
         "event_kind": outcome.decision.kind if outcome.decision.verdict == "fail" else None,
         "loop_s": round(outcome.seconds, 4),
+    }
+
+
+def judged(
+    outcome: LoopOutcome,
+    checks: list[CheckRecord],
+    monitor: Monitor,
+    spec: Spec,
+    cause: str,
+    started: float,
+    device: str,
+) -> ResultRecord:
+    """The result fields both modes share: the loss fields, the verdict and its reason, the
+    checks, the duration and the device (each mode adds its own: mode, entry point or command)."""
+    verdict, reason = decide(outcome, checks, spec.fail_on_warn, cause)
+    return {
+        **loss_fields(outcome, monitor),
+        "verdict": verdict,
+        "reason": reason,
+        "checks": checks,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "device": device,
     }

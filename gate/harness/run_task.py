@@ -3,7 +3,6 @@ and turn it all into the result dictionary (``outcome``: the parts script mode s
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
@@ -16,7 +15,7 @@ from gate.harness.diagnose import likely_cause
 from gate.harness.dropout import DropoutSwitch
 from gate.harness.loop import build_optimizer, train
 from gate.harness.loss_spy import LossSpy
-from gate.harness.outcome import decide, loss_fields, make_monitor
+from gate.harness.outcome import judged, make_monitor
 from gate.harness.runtime import log, pick_device, seed_everything
 from gate.harness.spec import Spec
 from gate.harness.task import OverfitTask, load_factory, normalize
@@ -45,14 +44,8 @@ def _run(spec: Spec, started: float, dropout: DropoutSwitch) -> ResultRecord:
     for c in checks:
         check_results.extend(c.finish(ctx))
     cause = likely_cause(outcome.decision, check_results, spy, dropout, ctx.monitor)
-    verdict, reason = decide(outcome, check_results, spec.fail_on_warn, cause)
     return {
-        **loss_fields(outcome, ctx.monitor),
-        "verdict": verdict,
-        "reason": reason,
-        "checks": check_results,
-        "duration_s": round(time.perf_counter() - started, 3),
-        "device": str(ctx.device),
+        **judged(outcome, check_results, ctx.monitor, spec, cause, started, str(ctx.device)),
         "mode": "task",
         "entrypoint": spec.entrypoint,
         "notes": [n for n in [*notes, dropout.note] if n],

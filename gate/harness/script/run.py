@@ -3,15 +3,13 @@ torch, and turn what was seen into the same result dictionary task mode produces
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from gate.harness.checks import active_checks
 from gate.harness.contract import ResultRecord
 from gate.harness.diagnose import likely_cause
 from gate.harness.loop import LoopOutcome
-from gate.harness.outcome import decide, loss_fields, make_monitor
+from gate.harness.outcome import judged, make_monitor
 from gate.harness.runtime import log, seed_everything
 from gate.harness.script import command, early, launchers
 from gate.harness.script.guard import GateInternalError, StopScript
@@ -76,14 +74,8 @@ def _result(spec: Spec, session: Session, started: float, ending: Ending, target
     if spec.enabled(NAME):  # task mode's version needs a fresh model; here the script makes it again
         checks = [input_dependence(session, target) if c["name"] == NAME else c for c in checks]
     cause = likely_cause(outcome.decision, checks, session.spy, session.dropout, monitor)
-    verdict, reason = decide(outcome, checks, spec.fail_on_warn, cause)
     return {
-        **loss_fields(outcome, monitor),
-        "verdict": verdict,
-        "reason": reason,
-        "checks": checks,
-        "duration_s": round(time.perf_counter() - started, 3),
-        "device": facts.device,
+        **judged(outcome, checks, monitor, spec, cause, started, facts.device),
         "mode": "script",
         "pinning": facts.pinning,
         "command": list(spec.command),
